@@ -1,0 +1,3 @@
+from robocoord.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,208 @@
+"""The ``robocoord`` command line.
+
+Every command reports bad input as one clear message on stderr and exits with code 2; no traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from robocoord.errors import UserError
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def _scenario_path(arg: str) -> Path:
+    """A scenario file, or the name of one shipped in ``scenarios/`` (``robocoord run amr_goto``)."""
+    p = Path(arg)
+    if p.exists():
+        return p
+    for cand in (SCENARIO_DIR / arg, SCENARIO_DIR / f"{arg}.yaml"):
+        if cand.is_file():
+            return cand
+    raise UserError(f"{arg}: no such scenario file (and no shipped scenario of that name; see `robocoord list`)")
+
+
+def _add_set(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+                   help="override a scenario field, e.g. --set fleet.count=64 (repeatable; value read as YAML)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="robocoord", description="Multi-robot coordination: scenarios, controllers, MILP baselines.")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run one scenario (its controller and baselines) and print a metrics table")
+    p.add_argument("scenario", help="scenario YAML file, or the name of a shipped scenario")
+    p.add_argument("--out", help="run directory (default: runs/<name>/seed<seed>)")
+    p.add_argument("--seed", type=int, help="override the scenario's seed")
+    p.add_argument("--gui", action="store_true", help="open pybullet's own window (needs a display)")
+    p.add_argument("--no-baselines", action="store_true", help="run only the scenario's controller")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print the summaries as JSON instead of a table")
+    _add_set(p)
+
+    p = sub.add_parser("validate", help="check a scenario file and report every problem")
+    p.add_argument("scenario")
+    _add_set(p)
+
+    p = sub.add_parser("schema", help="print the scenario JSON Schema")
+    p.add_argument("--out", help="write to this file instead of stdout")
+
+    sub.add_parser("list", help="list controllers, shipped scenarios and robot kinds")
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    if args.command is None:
+        ap.print_help()
+        return 2
+    try:
+        return _dispatch(args)
+    except UserError as exc:
+        print(f"robocoord: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("robocoord: interrupted", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "run":
+        return cmd_run(args)
+    if args.command == "validate":
+        return cmd_validate(args)
+    if args.command == "schema":
+        return cmd_schema(args)
+    if args.command == "list":
+        return cmd_list()
+    raise AssertionError(args.command)  # pragma: no cover
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from robocoord.scenario import load_scenario
+
+    sc = load_scenario(_scenario_path(args.scenario), args.overrides)
+    print(f"{args.scenario}: ok — {sc.fleet.count} {sc.fleet.kind} robots, fidelity {sc.fidelity}, "
+          f"controller {sc.controller.name}, {sc.horizon} steps of {sc.dt} s")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from robocoord.scenario import json_schema
+
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    if args.out:
+        Path(args.out).write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_list() -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from robocoord.registry import controller_class, controller_names
+    from robocoord.scenario import load_yaml
+    from sim.robots import ROBOT_KINDS, robot_model_class
+
+    con = Console()
+    t = Table(title="controllers")
+    for col in ("name", "kinds", "fidelities", "decentralised", "summary"):
+        t.add_column(col)
+    for name in controller_names():
+        try:
+            c = controller_class(name)
+            t.add_row(name, ",".join(sorted(c.kinds)), ",".join(sorted(c.fidelities)), "yes" if c.decentralised else "",
+                      c.summary)
+        except UserError as exc:
+            t.add_row(name, "", "", "", f"[red]cannot load: {exc}[/red]")
+    con.print(t)
+    t = Table(title=f"scenarios ({SCENARIO_DIR})")
+    t.add_column("name")
+    t.add_column("description")
+    for f in sorted(SCENARIO_DIR.glob("*.yaml")):
+        try:
+            desc = str(load_yaml(f).get("description", ""))
+        except UserError:
+            desc = "(does not parse)"
+        t.add_row(f.stem, desc.strip().splitlines()[0] if desc.strip() else "")
+    con.print(t)
+    t = Table(title="robot kinds")
+    t.add_column("kind")
+    t.add_column("controls")
+    t.add_column("model")
+    for kind in ROBOT_KINDS:
+        cls = robot_model_class(kind)
+        t.add_row(kind, ",".join(cls.control_names), (cls.__doc__ or "").strip().splitlines()[0])
+    con.print(t)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from robocoord.runner import run_all
+    from robocoord.scenario import load_scenario
+
+    path = _scenario_path(args.scenario)
+    sc = load_scenario(path, args.overrides)
+    if args.seed is not None:
+        if args.seed < 0:
+            raise UserError(f"--seed {args.seed}: expected a non-negative integer")
+        sc = sc.with_changes(seed=args.seed)
+    if args.gui:
+        from sim.display import gui_available
+
+        ok, why = gui_available()
+        if not ok:
+            raise UserError(f"--gui needs a display: {why}. Run without --gui (headless), "
+                            "or view the run afterwards with `robocoord view RUN_DIR`.")
+    if args.no_baselines:
+        sc = sc.with_changes(baselines=[])
+    out = Path(args.out) if args.out else Path("runs") / sc.name / f"seed{sc.seed}"
+    show_progress = not args.quiet and not args.json
+    results = run_all(sc, out_dir=out, gui=args.gui, progress=show_progress)
+    if args.json:
+        print(json.dumps({r.label: {"summary": r.summary, "timing": r.timing} for r in results}, indent=2))
+    else:
+        print_summary_table(results, sc.metrics)
+        print(f"run directory: {out}")
+    return 0
+
+
+def print_summary_table(results: list[Any], metrics: list[str] | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    keys: list[str] = []
+    for r in results:
+        for k, v in r.summary.items():
+            if k not in keys and v is not None and (not metrics or k in metrics):
+                keys.append(k)
+    sc = results[0].scenario
+    t = Table(title=f"{sc.name} — {sc.fleet.count} {sc.fleet.kind}, {sc.fidelity}, seed {sc.seed}")
+    t.add_column("controller")
+    for k in keys:
+        t.add_column(k, justify="right")
+    t.add_column("ms/step", justify="right")
+    for r in results:
+        t.add_row(r.label, *[_cell(r.summary.get(k)) for k in keys], f"{r.timing['step_ms_mean']:.2f}")
+    Console(width=max(120, int(os.environ.get("COLUMNS", "120")))).print(t)
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

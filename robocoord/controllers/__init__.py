@@ -1,0 +1,1 @@
+"""Controller adapters: one small module per method, turning observations into planner/policy inputs."""

@@ -1,0 +1,106 @@
+"""`robocoord run` end to end: every robot kind in every fidelity, determinism across processes, GUI check."""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import robocoord
+from conftest import SCENARIOS, run_cli
+from robocoord.cli import main
+
+
+@pytest.mark.parametrize("name", ["amr_goto", "uav_goto", "cav_goto"])
+@pytest.mark.parametrize("fidelity", ["kinematic", "physics"])
+def test_run_every_kind_headless(tmp_path, capsys, name, fidelity):
+    out = tmp_path / "run"
+    code = main(["run", name, "--quiet", "--out", str(out), "--set", f"fidelity={fidelity}"])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    for f in ("scenario.yaml", "summary.json", "timing.json", "timeseries.csv", "scene.json", "replay.npz"):
+        assert (out / f).is_file(), f
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steps"] > 0 and summary["agents"] >= 3
+    # goto drives every robot of these scenarios to its goal with nobody in the way.
+    assert summary["finish_rate"] == 1.0, summary
+    assert summary["robot_contacts"] == 0 and summary["collisions"] == 0
+    replay = np.load(out / "replay.npz")
+    assert replay["pos"].shape[1:] == (summary["agents"], 3)
+    assert "goto" in text and "finish_rate" in text
+
+
+def test_run_grid_lifelong(tmp_path):
+    res = robocoord.run(robocoord.load_scenario(SCENARIOS / "grid_goto.yaml"), out_dir=tmp_path / "g")
+    assert res.summary["goals_reached"] > 0
+    assert res.summary["vertex_conflicts"] + res.summary["edge_conflicts"] >= 0
+    assert (tmp_path / "g" / "summary.json").is_file()
+
+
+def test_grid_positions_stay_distinct_and_on_free_cells(tmp_path):
+    sc = robocoord.load_scenario(SCENARIOS / "grid_goto.yaml", ["fleet.count=64", "horizon=40"])
+    res = robocoord.run(sc, out_dir=tmp_path / "g")
+    pos = np.load(tmp_path / "g" / "replay.npz")["pos"]
+    for frame in pos:
+        assert len({tuple(p) for p in np.round(frame[:, :2], 3)}) == 64
+    assert res.summary["steps"] == 40
+
+
+def test_baselines_run_side_by_side(tmp_path, capsys):
+    code = main(["run", "amr_goto", "--quiet", "--out", str(tmp_path / "r"), "--set",
+                 "baselines=[{name: goto, label: slow_goto, params: {max_speed: 0.3}}]", "--set", "horizon=30"])
+    text = capsys.readouterr().out
+    assert code == 0 and "slow_goto" in text
+    fast = json.loads((tmp_path / "r" / "summary.json").read_text())
+    slow = json.loads((tmp_path / "r" / "baselines" / "slow_goto" / "summary.json").read_text())
+    assert slow["path_length"] < fast["path_length"]
+
+
+@pytest.mark.parametrize("name, sets", [("grid_goto", []), ("amr_goto", ["horizon=60"]),
+                                        ("uav_goto", ["fidelity=physics", "horizon=40"])])
+def test_same_seed_same_summary_in_two_processes(tmp_path, name, sets):
+    outs = []
+    for k in range(2):
+        args = ["run", name, "--quiet", "--out", str(tmp_path / f"r{k}"), "--seed", "7"]
+        for s in sets:
+            args += ["--set", s]
+        proc = run_cli(*args)
+        assert proc.returncode == 0, proc.stderr
+        outs.append((tmp_path / f"r{k}" / "summary.json").read_bytes())
+    assert outs[0] == outs[1]
+
+
+def test_other_seed_other_layout(tmp_path):
+    sc = robocoord.load_scenario(SCENARIOS / "grid_goto.yaml", ["horizon=30"])
+    a = robocoord.run(sc, seed=1).summary
+    b = robocoord.run(sc, seed=2).summary
+    assert a != b
+
+
+def test_gui_without_display_says_so(tmp_path):
+    proc = run_cli("run", "amr_goto", "--gui", "--out", str(tmp_path / "x"))
+    assert proc.returncode == 2
+    assert "--gui needs a display" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.gui
+def test_gui_with_display(tmp_path):
+    from sim.display import gui_available
+
+    ok, why = gui_available()
+    if not ok:
+        pytest.skip(f"no display here: {why}")
+    proc = run_cli("run", "amr_goto", "--gui", "--quiet", "--set", "horizon=5", "--out", str(tmp_path / "x"),
+                   keep_display=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_list_and_schema(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "goto" in out and "amr_goto" in out and "uav" in out
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert {"world", "fleet", "controller", "horizon"} <= set(schema["properties"])
