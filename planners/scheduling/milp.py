@@ -22,6 +22,7 @@ import os
 import re
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -118,8 +119,10 @@ def solve_milp(graph: CoordGraph, *, time_limit: float = 30.0, solver: str = "hi
     h = graph.headway
 
     prob = pulp.LpProblem("passing_order", pulp.LpMinimize)
+    # pulp >= 3.3 attaches variables to the model (LpVariable(...) is deprecated there)
+    new_var = getattr(prob, "add_variable", None) or pulp.LpVariable
     n_ev = 2 * V + N
-    t = [pulp.LpVariable(f"t{e}", lowBound=float(graph.event_base[e])) for e in range(n_ev)]
+    t = [new_var(f"t{e}", lowBound=float(graph.event_base[e])) for e in range(n_ev)]
     prob += pulp.lpSum(t[2 * V + i] for i in range(N)) * (1.0 / N)
     prob += pulp.lpSum(t[2 * V + i] for i in range(N)) <= total_ub + 1e-6, "incumbent_cut"
     for a, b, w in zip(graph.chain_src.tolist(), graph.chain_dst.tolist(),
@@ -137,10 +140,10 @@ def solve_milp(graph: CoordGraph, *, time_limit: float = 30.0, solver: str = "hi
         if forced:
             xe = 1 if forced > 0 else 0
         else:
-            xe = pulp.LpVariable(f"x{e}", cat="Binary")
+            xe = new_var(f"x{e}", cat="Binary")
             n_bin += 1
         if graph.edge_follow_ok[e]:
-            fe = pulp.LpVariable(f"f{e}", cat="Binary")
+            fe = new_var(f"f{e}", cat="Binary")
             n_bin += 1
         else:
             fe = 0
@@ -172,25 +175,28 @@ def solve_milp(graph: CoordGraph, *, time_limit: float = 30.0, solver: str = "hi
     for e in range(n_ev):
         t[e].setInitialValue(start[f"t{e}"])
 
-    n_cons = len(prob.constraints)
+    n_cons = prob.numConstraints() if hasattr(prob, "numConstraints") else len(prob.constraints)
     ts = time.perf_counter()
-    if solver == "highs":
-        s = _HiGHSWarm(warm_values=start, msg=msg, timeLimit=float(time_limit), gapRel=gap_rel,
-                       threads=threads)
-        prob.solve(s)
-        info = s.info
-        bound = info.get("mip_dual_bound", float("nan"))
-    else:
-        fd, log = tempfile.mkstemp(suffix=".log")
-        os.close(fd)
-        try:
-            s = pulp.PULP_CBC_CMD(msg=msg, timeLimit=float(time_limit), gapRel=gap_rel,
-                                  warmStart=True, logPath=log, threads=threads)
+    with warnings.catch_warnings():
+        # pulp 3.3 deprecation notices (PULP_CBC_CMD, constraint mapping) from its own code
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if solver == "highs":
+            s = _HiGHSWarm(warm_values=start, msg=msg, timeLimit=float(time_limit),
+                           gapRel=gap_rel, threads=threads)
             prob.solve(s)
-            info = _parse_cbc_log(log)
-        finally:
-            os.unlink(log)
-        bound = info.get("bound", float("nan"))
+            info = s.info
+            bound = info.get("mip_dual_bound", float("nan"))
+        else:
+            fd, log = tempfile.mkstemp(suffix=".log")
+            os.close(fd)
+            try:
+                s = pulp.PULP_CBC_CMD(msg=msg, timeLimit=float(time_limit), gapRel=gap_rel,
+                                      warmStart=True, logPath=log, threads=threads)
+                prob.solve(s)
+                info = _parse_cbc_log(log)
+            finally:
+                os.unlink(log)
+            bound = info.get("bound", float("nan"))
     solve_s = time.perf_counter() - ts
 
     sol = prob.sol_status
