@@ -1,0 +1,3 @@
+from robocoord.viewer.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,194 @@
+"""The viewer as a person uses it: a recorded run served by viser, loaded in headless Chromium.
+
+Chromium is driven over the DevTools protocol (websocket), so the test moves the timeline *in the
+browser* (keyboard on the slider), checks that the Python side followed, and compares screenshots at
+the robots' projected pixel positions (the camera pose comes back from the browser through viser).
+Skipped only when Debian's ``chromium`` is not installed.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+pytest.importorskip("viser", reason="the viewer needs the 'viser' package (pip install viser)")
+from PIL import Image  # noqa: E402  (pillow comes with matplotlib)
+from websockets.sync.client import connect  # noqa: E402  (websockets comes with viser)
+
+from robocoord.viewer.app import ReplayViewer  # noqa: E402
+from robocoord.viewer.demo import demo_scene, write_run  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="headless browser test needs Chromium "
+                                "(Debian: apt-get install chromium); none found on PATH")
+W, H = 1280, 800
+
+
+class Chrome:
+    """Minimal DevTools-protocol client over one page target."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.profile = tmp / "chrome-profile"
+        self.proc = subprocess.Popen(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader",
+             "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", "--disable-extensions", "--mute-audio", f"--user-data-dir={self.profile}",
+             f"--window-size={W},{H}", "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
+             "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        port_file = self.profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 20
+        while not (port_file.exists() and port_file.read_text().strip()):
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                self.close()
+                raise RuntimeError("chromium did not open its DevTools port")
+            time.sleep(0.05)
+        port = int(port_file.read_text().split()[0])
+        targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10).read())
+        page = next(t for t in targets if t.get("type") == "page")
+        self.ws = connect(page["webSocketDebuggerUrl"], max_size=64 * 1024 * 1024, open_timeout=10)
+        self._ids = itertools.count(1)
+        self.send("Page.enable")
+        self.send("Emulation.setDeviceMetricsOverride", width=W, height=H, deviceScaleFactor=1, mobile=False)
+
+    def send(self, method: str, **params: Any) -> dict[str, Any]:
+        i = next(self._ids)
+        self.ws.send(json.dumps({"id": i, "method": method, "params": params}))
+        while True:
+            msg = json.loads(self.ws.recv(timeout=30))
+            if msg.get("id") == i:
+                if "error" in msg:
+                    raise RuntimeError(f"{method}: {msg['error']}")
+                return msg.get("result", {})
+
+    def eval(self, expr: str) -> Any:
+        r = self.send("Runtime.evaluate", expression=expr, returnByValue=True, awaitPromise=True)
+        return r.get("result", {}).get("value")
+
+    def screenshot(self) -> np.ndarray:
+        data = self.send("Page.captureScreenshot", format="png")["data"]
+        return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")).astype(np.int16)
+
+    def key(self, key: str, code: str, vk: int) -> None:
+        for t in ("rawKeyDown", "keyUp"):
+            self.send("Input.dispatchKeyEvent", type=t, key=key, code=code, windowsVirtualKeyCode=vk)
+
+    def click(self, x: float, y: float) -> None:
+        self.send("Input.dispatchMouseEvent", type="mouseMoved", x=x, y=y)
+        for t in ("mousePressed", "mouseReleased"):
+            self.send("Input.dispatchMouseEvent", type=t, x=x, y=y, button="left", clickCount=1)
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        try:
+            self.ws.close()
+        except Exception:
+            pass
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def wait_for(cond: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def project(cam: Any, pts: np.ndarray) -> np.ndarray:
+    """World points -> pixel (u, v) with the browser's camera (OpenCV convention, as viser reports it)."""
+    w, x, y, z = cam.wxyz
+    r = np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                  [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                  [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
+    pc = (pts - cam.position) @ r  # R^T (p - t), row-wise
+    f = (cam.image_height / 2) / np.tan(cam.fov / 2)
+    return np.column_stack([W / 2 + f * pc[:, 0] / pc[:, 2], H / 2 + f * pc[:, 1] / pc[:, 2]])
+
+
+def test_view_recorded_run_in_chromium(tmp_path: Path) -> None:
+    # A recorded run: 4 AMRs cross a 10 x 10 m arena from left to right (large moves between frames).
+    n, steps = 4, 20
+    t = np.arange(steps + 1)
+    pos = np.zeros((steps + 1, n, 3), np.float32)
+    pos[..., 0] = (1.5 + 7.0 * t / steps)[:, None]
+    pos[..., 1] = np.array([2.0, 4.0, 6.0, 8.0])[None]
+    yaw = np.zeros((steps + 1, n), np.float32)
+    scene = demo_scene("amr", n, 10.0)
+    scene["robot"] = {"radius": 0.45}
+    run = write_run(tmp_path / "run", scene, t, pos, yaw,
+                    overlays=[{"step": 0, "paths": [[[9, float(y)]] for y in (2, 4, 6, 8)]}], dt=0.1)
+
+    viewer = ReplayViewer(run, host="127.0.0.1", port=0)
+    chrome = None
+    try:
+        chrome = Chrome(Path(tempfile.mkdtemp(dir=tmp_path)))
+        chrome.send("Page.navigate", url=viewer.url)
+        client = wait_for(lambda: next(iter(viewer.server.get_clients().values()), None), 20, "the page to connect")
+        wait_for(lambda: chrome.eval("document.body.innerText.includes('step 0')"), 20, "the GUI panel")
+        cam = wait_for(lambda: client.camera if client.camera.update_timestamp > 0 and client.camera.image_height
+                       else None, 20, "the browser's camera pose")
+        time.sleep(2.0)  # software WebGL: let a few frames render
+        before = chrome.screenshot()
+
+        # Move the timeline in the browser: focus the slider thumb, press End (jump to the last step).
+        rect = wait_for(lambda: chrome.eval(
+            "(() => { const s = document.querySelector('[role=slider]'); if (!s) return null;"
+            " const r = s.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()"),
+            10, "the timeline slider")
+        chrome.click(*rect)
+        chrome.key("End", "End", 35)
+        wait_for(lambda: viewer.current == steps, 15, "the viewer to follow the browser's timeline to the end")
+        wait_for(lambda: chrome.eval(f"document.body.innerText.includes('step {steps} / {steps}')"), 10,
+                 "the step readout to update")
+        time.sleep(2.0)
+        after = chrome.screenshot()
+
+        # Non-blank: the 3D canvas region has real content (floor, obstacle, robots), not one colour.
+        scene_px = before[200:, :900]
+        assert scene_px.std() > 8, f"screenshot looks blank (pixel std {scene_px.std():.1f})"
+
+        # The robots' pixels: where they stood at step 0 and at the end, projected with the browser's camera.
+        def robot_boxes(k: int) -> list[tuple[slice, slice]]:
+            uv = project(cam, pos[k].astype(float) + np.array([0, 0, 0.1]))
+            return [(slice(int(v) - 8, int(v) + 9), slice(int(u) - 8, int(u) + 9)) for u, v in uv]
+
+        diff = np.abs(after - before).sum(axis=2)
+        for k in (0, steps):
+            for (sv, su), i in zip(robot_boxes(k), range(n)):
+                assert 0 <= su.start and su.stop <= W and 0 <= sv.start and sv.stop <= H, "robot projected off-screen"
+                changed = float((diff[sv, su] > 60).mean())
+                assert changed > 0.3, f"robot {i} region at step {k} barely changed ({changed:.0%} of pixels)"
+        # Far from every robot (the empty floor corner next to the arena's left edge) almost nothing changes.
+        floor = project(cam, np.array([[0.6, 5.0, 0.0]]))[0]
+        quiet = diff[int(floor[1]) - 8:int(floor[1]) + 9, int(floor[0]) - 8:int(floor[0]) + 9]
+        assert (quiet > 60).mean() < 0.1, "pixels away from the robots changed: the whole view moved"
+
+        # Clicking a robot selects it and the panel shows its state.
+        u, v = project(cam, pos[steps, 2:3].astype(float) + np.array([0, 0, 0.15]))[0]
+        chrome.click(u, v)
+        wait_for(lambda: viewer.selected == 2, 10, "a click on robot 2 to select it")
+        wait_for(lambda: chrome.eval("document.body.innerText.includes('yaw_deg')"), 10, "the selection panel")
+        Image.fromarray(after.astype(np.uint8)).save(tmp_path / "after.png")
+    finally:
+        if chrome is not None:
+            chrome.close()
+        viewer.close()
