@@ -177,6 +177,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def print_summary_table(results: list[Any], metrics: list[str] | None = None) -> None:
+    """One column per controller, one row per metric: reads well with many metrics and few controllers."""
     from rich.console import Console
     from rich.table import Table
 
@@ -186,14 +187,14 @@ def print_summary_table(results: list[Any], metrics: list[str] | None = None) ->
             if k not in keys and v is not None and (not metrics or k in metrics):
                 keys.append(k)
     sc = results[0].scenario
-    t = Table(title=f"{sc.name} — {sc.fleet.count} {sc.fleet.kind}, {sc.fidelity}, seed {sc.seed}")
-    t.add_column("controller")
-    for k in keys:
-        t.add_column(k, justify="right")
-    t.add_column("ms/step", justify="right")
+    t = Table(title=f"{sc.name} — {sc.fleet.count} {sc.fleet.kind}, {sc.fidelity}, seed {sc.seed}", min_width=64)
+    t.add_column("metric")
     for r in results:
-        t.add_row(r.label, *[_cell(r.summary.get(k)) for k in keys], f"{r.timing['step_ms_mean']:.2f}")
-    Console(width=max(120, int(os.environ.get("COLUMNS", "120")))).print(t)
+        t.add_column(r.label, justify="right")
+    for k in keys:
+        t.add_row(k, *[_cell(r.summary.get(k)) for r in results])
+    t.add_row("ms/step (wall)", *[f"{r.timing['step_ms_mean']:.2f}" for r in results])
+    Console().print(t)
 
 
 def _cell(v: Any) -> str:

@@ -27,16 +27,16 @@ class Layout:
 # --- map and obstacles ----------------------------------------------------------------------------
 def load_grid(sc: "Scenario") -> Optional["GridMap"]:
     """The scenario's grid map, or for grid fidelity on an arena, the arena rasterised into cells."""
-    from sim.maps import MapError, load_map, parse_ascii
-
     spec = sc.world.map
-    try:
-        if spec is not None and spec.file is not None:
-            return load_map(sc.resolve_path(spec.file))
-        if spec is not None and spec.ascii is not None:
+    if spec is not None:
+        from sim.maps import MapError, load_map, parse_ascii
+
+        try:
+            if spec.file is not None:
+                return load_map(sc.resolve_path(spec.file))
             return parse_ascii(spec.ascii, name=f"{sc.name}.world.map.ascii")
-    except MapError as exc:
-        raise UserError(str(exc)) from None
+        except MapError as exc:
+            raise UserError(str(exc)) from None
     if sc.fidelity == "grid":
         return rasterise_arena(sc)
     return None
