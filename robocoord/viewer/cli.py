@@ -37,13 +37,15 @@ def cmd_view(args: argparse.Namespace) -> int:
     from robocoord.viewer.rundata import load_run
 
     run = load_run(args.run_dir)  # bad directory: fail before taking the port
-    viewer = ReplayViewer(run, host=args.host, port=args.port)
+    viewer = None
     try:
+        viewer = ReplayViewer(run, host=args.host, port=args.port)
         viewer.serve_forever(open_browser=not args.no_browser)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C, also while the server is still starting
         print("robocoord view: stopped", file=sys.stderr)
     finally:
-        viewer.close()
+        if viewer is not None:
+            viewer.close()
     return 0
 
 
