@@ -77,6 +77,10 @@ class CavModel(RobotModel):
     Params: ClassVar[type[RobotParams]] = CavParams
     params: CavParams
 
+    def __init__(self, params: RobotParams | None = None) -> None:
+        super().__init__(params)
+        self._speed_ref: dict[int, np.ndarray] = {}  # client -> (N,) speed reference of the motors
+
     @property
     def radius(self) -> float:
         """Bounding circle of the footprint: half the diagonal."""
@@ -215,6 +219,7 @@ class CavModel(RobotModel):
                                         targetVelocities=[0.0, 0.0], forces=[0.0, 0.0], **kw)
             bodies.append(b)
         self._set_motors(client, bodies, np.zeros(state.n), steer)
+        self._speed_ref[client] = np.zeros(state.n)
         return bodies
 
     def _set_motors(self, client: int, bodies: list[int], speed_target: np.ndarray,
@@ -242,13 +247,21 @@ class CavModel(RobotModel):
                       control: np.ndarray, dt: float) -> None:
         """Ramp the targets at the kinematic limits; motors track them over the substeps of dt.
 
-        The speed target is ramped from the measured speed at ``max_accel`` so the motors cannot
-        out-accelerate the kinematic model; the steering target moves at most ``max_steer_rate * dt``.
+        The speed reference moves towards ``speed_cmd`` at ``max_accel`` (ramped from the previous
+        reference, not the measured speed, so tyre scrub in turns does not compound into a slower
+        ramp); the steering target moves at most ``max_steer_rate * dt`` from the measured angle.
         """
         pr = self.params
-        u = self._clamp(check_rows("cav control", control, len(bodies), 2))
-        v0, d0 = self._speed_steer(state)
+        n = len(bodies)
+        u = self._clamp(check_rows("cav control", control, n, 2))
+        v_meas, d0 = self._speed_steer(state)
+        v0 = self._speed_ref.get(client)
+        if v0 is None or len(v0) != n:
+            v0 = v_meas
+        # a blocked car must not wind its reference up beyond what it can reach within one step
+        v0 = np.clip(v0, v_meas - pr.max_accel * dt, v_meas + pr.max_accel * dt)
         v1 = v0 + np.clip(u[:, 0] - v0, -pr.max_accel * dt, pr.max_accel * dt)
+        self._speed_ref[client] = v1
         d1 = np.clip(d0 + np.clip(u[:, 1] - d0, -pr.max_steer_rate * dt, pr.max_steer_rate * dt),
                      -pr.max_steer, pr.max_steer)
         self._set_motors(client, bodies, v1, d1)
