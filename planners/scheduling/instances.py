@@ -375,7 +375,8 @@ def open_area_instance(n_robots: int, rng: np.random.Generator, *, density: floa
                        max_repairs: int = 200) -> SchedulingInstance:
     """Free-form crossing paths in a square whose side is chosen so that the swept density is
     about ``density`` (start-goal distance uniform in ``trip_length``, so local traffic stays
-    the same as ``n_robots`` grows). Optional rotated-rectangle obstacles; paths go around them
+    the same as ``n_robots`` grows; for so few robots that the square would be smaller than
+    1.3 x the longest trip, trips are scaled down with the square instead). Optional rotated-rectangle obstacles; paths go around them
     (visibility graph of the obstacles inflated by ``radius + 0.05``)."""
     if n_robots < 1:
         raise ValueError(f"open_area: n_robots must be >= 1, got {n_robots}")
@@ -385,7 +386,14 @@ def open_area_instance(n_robots: int, rng: np.random.Generator, *, density: floa
     swept = 2 * radius * mean_len + np.pi * radius ** 2
     obs_area = n_obstacles * float(np.mean(obstacle_size)) ** 2
     side = float(np.sqrt(n_robots * swept / density + obs_area))
-    side = max(side, 1.3 * trip_length[1])
+    if side < 1.3 * trip_length[1]:
+        # few robots: a square this small cannot hold the trips, so trips shrink with the
+        # square (factor side / (1.3 max trip)), solving side^2 = N swept(side) / density + obs
+        b = n_robots * 2 * radius * mean_len / (1.3 * trip_length[1] * density)
+        c = n_robots * np.pi * radius ** 2 / density + obs_area
+        side = float((b + np.sqrt(b * b + 4 * c)) / 2)
+        scale = side / (1.3 * trip_length[1])
+        trip_length = (trip_length[0] * scale, trip_length[1] * scale)
     inflate = radius + 0.05
     obstacles = _random_obstacles(rng, side, n_obstacles, obstacle_size, 2 * inflate + 2 * radius)
     vis = _VisibilityGraph(obstacles, inflate)

@@ -47,6 +47,7 @@ class MilpResult:
     schedule: Schedule | None  # the evaluator's schedule for ``choices``
     n_binaries: int
     n_constraints: int
+    info: dict  # raw solver facts (HiGHS: model status, dual bound, warm_start_discarded)
 
     @property
     def has_solution(self) -> bool:
@@ -55,25 +56,49 @@ class MilpResult:
 
 class _HiGHSWarm(pulp.HiGHS):
     """pulp's highspy interface plus a MIP start (pulp's HiGHS class ignores warm starts) and
-    access to the MIP dual bound."""
+    access to the MIP dual bound.
+
+    Guard: with a MIP start, HiGHS 1.16 (presolve on) was seen to report "Optimal" with an
+    objective that its own returned column values do not attain (and that is below the true
+    optimum). When the reported objective and the column values disagree, the model is solved
+    again from scratch, without the start, in the remaining time."""
 
     def __init__(self, warm_values: dict | None = None, **kw):
         super().__init__(**kw)
         self.warm_values = warm_values
         self.info: dict = {}
 
+    def _col_objective(self, lp) -> float:
+        vals = list(lp.solverModel.getSolution().col_value)
+        return float(sum(c * vals[v.index] for v, c in lp.objective.items()))
+
     def callSolver(self, lp):  # noqa: N802 (pulp's name)
         import highspy
 
+        t0 = time.perf_counter()
         if self.warm_values:
             sol = highspy.HighsSolution()
             sol.col_value = [float(self.warm_values.get(v.name, 0.0)) for v in lp.variables()]
             sol.value_valid = True
             lp.solverModel.setSolution(sol)
         lp.solverModel.run()
+        discarded = False
         info = lp.solverModel.getInfo()
+        reported = float(info.objective_function_value)
+        if self.warm_values and np.isfinite(reported) and \
+                abs(self._col_objective(lp) - reported) > 1e-6 * max(1.0, abs(reported)):
+            discarded = True
+            left = None if self.timeLimit is None else \
+                max(0.1, float(self.timeLimit) - (time.perf_counter() - t0))
+            self.createAndConfigureSolver(lp)
+            if left is not None:
+                lp.solverModel.setOptionValue("time_limit", left)
+            self.buildSolverModel(lp)
+            lp.solverModel.run()
+            info = lp.solverModel.getInfo()
         self.info = {"mip_dual_bound": float(info.mip_dual_bound), "mip_gap": float(info.mip_gap),
                      "objective": float(info.objective_function_value),
+                     "warm_start_discarded": discarded,
                      "model_status": lp.solverModel.modelStatusToString(
                          lp.solverModel.getModelStatus())}
 
@@ -226,4 +251,5 @@ def solve_milp(graph: CoordGraph, *, time_limit: float = 30.0, solver: str = "hi
         gap = max(gap, 0.0) if np.isfinite(gap) else 0.0
     return MilpResult(status=status, objective=obj, bound=float(bound), gap=gap,
                       wall_s=time.perf_counter() - t0, solve_s=solve_s, solver=solver,
-                      choices=choices, schedule=schedule, n_binaries=n_bin, n_constraints=n_cons)
+                      choices=choices, schedule=schedule, n_binaries=n_bin, n_constraints=n_cons,
+                      info=dict(info))

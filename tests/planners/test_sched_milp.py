@@ -64,6 +64,17 @@ def test_cbc_agrees_with_highs(small_graphs):
     assert b.schedule.objective == pytest.approx(a.objective, rel=1e-5)
 
 
+def test_highs_mip_start_bug_is_caught():
+    """On this instance HiGHS 1.16 with a MIP start claimed "Optimal" while returning the start
+    itself (worse than other methods found); the guard re-solves without the start."""
+    g = build_graph(open_area_instance(5, np.random.default_rng([4, 5]), density=0.6))
+    a = solve_milp(g, time_limit=20, solver="highs")
+    b = solve_milp(g, time_limit=20, solver="cbc")
+    assert a.status == b.status == "optimal"
+    assert a.objective == pytest.approx(b.objective, rel=1e-6)
+    assert a.schedule.objective == pytest.approx(a.objective, rel=1e-6)
+
+
 def test_time_limit_reports_feasible_with_gap_not_optimal():
     g = build_graph(open_area_instance(40, np.random.default_rng(2), density=0.8))
     r = solve_milp(g, time_limit=0.3)
