@@ -44,7 +44,7 @@ class GoTo(Controller):
 
     def _grid_actions(self, cells: np.ndarray, goals: np.ndarray) -> np.ndarray:
         """Each agent steps to the neighbour closest to its goal (BFS distance), or waits."""
-        from planners.mapf.pibt import cells_to_actions
+        from planners.mapf.moves import cells_to_actions
 
         H, W = self.context.grid.blocked.shape
         moves = np.array([[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1]])
