@@ -52,6 +52,7 @@ class AmrParams(RobotParams):
 
 
 class AmrModel(RobotModel):
+    """Differential-drive AMR disc: unicycle kinematics, NID velocity mapping, two-wheel physics body."""
     kind: ClassVar[str] = "amr"
     dim: ClassVar[int] = 2
     control_names: ClassVar[tuple[str, ...]] = ("v", "omega")

@@ -71,6 +71,7 @@ class CavParams(RobotParams):
 
 
 class CavModel(RobotModel):
+    """Car on the kinematic bicycle model (CoG), pure-pursuit velocity tracking, 4-wheel physics body."""
     kind: ClassVar[str] = "cav"
     dim: ClassVar[int] = 2
     control_names: ClassVar[tuple[str, ...]] = ("speed_cmd", "steer")

@@ -55,6 +55,7 @@ class UavParams(RobotParams):
 
 
 class UavModel(RobotModel):
+    """Quadrotor in an altitude band: first-order velocity tracking, force-flown physics body."""
     kind: ClassVar[str] = "uav"
     dim: ClassVar[int] = 3
     control_names: ClassVar[tuple[str, ...]] = ("vx", "vy", "vz", "yaw_rate")
