@@ -133,7 +133,7 @@ def cmd_list() -> int:
             desc = str(load_yaml(f).get("description", ""))
         except UserError:
             desc = "(does not parse)"
-        t.add_row(f.stem, desc.strip().splitlines()[0] if desc.strip() else "")
+        t.add_row(f.stem, _first_line(desc))
     con.print(t)
     t = Table(title="robot kinds")
     t.add_column("kind")
@@ -141,7 +141,7 @@ def cmd_list() -> int:
     t.add_column("model")
     for kind in ROBOT_KINDS:
         cls = robot_model_class(kind)
-        t.add_row(kind, ",".join(cls.control_names), (cls.__doc__ or "").strip().splitlines()[0])
+        t.add_row(kind, ",".join(cls.control_names), _first_line(cls.__doc__))
     con.print(t)
     return 0
 
@@ -195,6 +195,11 @@ def print_summary_table(results: list[Any], metrics: list[str] | None = None) ->
         t.add_row(k, *[_cell(r.summary.get(k)) for r in results])
     t.add_row("ms/step (wall)", *[f"{r.timing['step_ms_mean']:.2f}" for r in results])
     Console().print(t)
+
+
+def _first_line(text: str | None) -> str:
+    lines = (text or "").strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def _cell(v: Any) -> str:
