@@ -120,7 +120,8 @@ class CMAES:
         self.mean = self.mean + self.sigma * yw
         # C^{-1/2} y_w = B z_w
         inv_sqrt_yw = zw if self.diagonal else self.B @ zw
-        self.ps = (1 - self.cs) * self.ps + np.sqrt(self.cs * (2 - self.cs) * self.mueff) * inv_sqrt_yw
+        self.ps = ((1 - self.cs) * self.ps
+                   + np.sqrt(self.cs * (2 - self.cs) * self.mueff) * inv_sqrt_yw)
         self.gen += 1
         hs = (np.linalg.norm(self.ps) / np.sqrt(1 - (1 - self.cs) ** (2 * self.gen))
               < (1.4 + 2 / (n + 1)) * self.chin)

@@ -12,8 +12,9 @@ branch orients joint edges, the edge-mode branch picks following edges per regio
   contradicts a robot's own order, but when a robot's intervals overlap it can still deadlock
   (the robot must enter a later interval before leaving an earlier one). The exact timing graph
   is checked; every timing cycle contains such a backward step inside a robot's block, and the
-  units it spans are merged (for a set of disjoint cycles at once), then we schedule again. Units never grow beyond blocks (maximal runs
-  of overlapping intervals), where the order is deadlock-free by construction
+  units it spans are merged (for a set of disjoint cycles at once), then we schedule again.
+  Units never grow beyond blocks (maximal runs of overlapping intervals), where the order is
+  deadlock-free by construction
   (`planners.scheduling.graph`), so the loop ends with an acyclic timing graph.
 
 Ranks equal to the entry times of any feasible schedule (e.g. the MILP's) decode back to that

@@ -139,7 +139,8 @@ def _check_endpoints(paths: tuple, r: float, idx: int, what: str) -> None:
                          f"{d[i, j]:.3f} m apart, closer than 2*radius = {2 * r:.3f} m")
 
 
-def _repair(paths: list, resample: Callable[[int], np.ndarray], make: Callable[[list], SchedulingInstance],
+def _repair(paths: list, resample: Callable[[int], np.ndarray],
+            make: Callable[[list], SchedulingInstance],
             rng: np.random.Generator, max_repairs: int) -> SchedulingInstance:
     """Build the instance and its coordination graph; while forced orders contradict each other
     (robots standing in each other's way), redraw one of the robots involved."""
@@ -376,7 +377,8 @@ def open_area_instance(n_robots: int, rng: np.random.Generator, *, density: floa
     """Free-form crossing paths in a square whose side is chosen so that the swept density is
     about ``density`` (start-goal distance uniform in ``trip_length``, so local traffic stays
     the same as ``n_robots`` grows; for so few robots that the square would be smaller than
-    1.3 x the longest trip, trips are scaled down with the square instead). Optional rotated-rectangle obstacles; paths go around them
+    1.3 x the longest trip, trips are scaled down with the square instead). Optional
+    rotated-rectangle obstacles; paths go around them
     (visibility graph of the obstacles inflated by ``radius + 0.05``)."""
     if n_robots < 1:
         raise ValueError(f"open_area: n_robots must be >= 1, got {n_robots}")
@@ -479,7 +481,8 @@ def intersection_instance(n_robots: int, rng: np.random.Generator, *, lane_width
         raise ValueError(f"intersection: n_robots must be >= 1, got {n_robots}")
     p = np.asarray(turn_probs, float)
     if p.shape != (3,) or (p < 0).any() or p.sum() <= 0:
-        raise ValueError(f"intersection: turn_probs must be 3 non-negative weights, got {turn_probs}")
+        raise ValueError(f"intersection: turn_probs must be 3 non-negative weights, got "
+                         f"{turn_probs}")
     arms = rng.integers(0, 4, n_robots)
     turns = rng.choice(["left", "straight", "right"], size=n_robots, p=p / p.sum())
     queue = np.zeros(4)

@@ -137,7 +137,8 @@ def solve_milp(graph: CoordGraph, *, time_limit: float = 30.0, solver: str = "hi
         warm_start = ranks_to_choices(graph, graph.node_t_in)
     warm = evaluate(graph, warm_start)
     if not warm.feasible:
-        raise ValueError(f"warm_start: choices are not admissible ({warm.violations or 'deadlock'})")
+        raise ValueError(f"warm_start: choices are not admissible "
+                         f"({warm.violations or 'deadlock'})")
     nominal = graph.nominal_completion
     total_ub = float(warm.completion.sum())
     c_max = total_ub - (nominal.sum() - nominal)  # per-robot completion bound under the cut
