@@ -20,3 +20,27 @@ def cells_to_actions(cur: np.ndarray, nxt: np.ndarray) -> np.ndarray:
         i = int(np.flatnonzero(actions < 0)[0])
         raise ValueError(f"agent {i}: {cur[i].tolist()} -> {nxt[i].tolist()} is not a wait or a 4-neighbour move")
     return actions
+
+
+def check_conflicts(cur: np.ndarray, nxt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Conflicts of one joint move ``cur -> nxt`` (both ``(N, 2)`` cells).
+
+    Returns ``(vertex, edge)``: ``(K, 2)`` agent pairs ``i < j`` that end in the same cell
+    (three agents in one cell give two pairs), and ``(M, 2)`` pairs ``i < j`` that swap cells.
+    Following into a cell vacated in the same step is allowed (standard MAPF; POGEMA ``soft``).
+    """
+    cur = np.asarray(cur, dtype=np.int64)
+    nxt = np.asarray(nxt, dtype=np.int64)
+    W = int(max(cur[:, 1].max(initial=0), nxt[:, 1].max(initial=0))) + 2   # row-major cell ids
+    a = cur[:, 0] * W + cur[:, 1]
+    b = nxt[:, 0] * W + nxt[:, 1]
+    order = np.argsort(b, kind="stable")
+    k = np.flatnonzero(b[order][1:] == b[order][:-1])
+    vertex = np.sort(np.stack([order[k], order[k + 1]], axis=1), axis=1)
+    # swap: i moves onto j's cell while j moves onto i's cell
+    sa = np.argsort(a)
+    pos = np.clip(np.searchsorted(a[sa], b), 0, len(a) - 1)
+    j = sa[pos]
+    swap = (a[j] == b) & (b[j] == a) & (a != b) & (np.arange(len(a)) < j)
+    edge = np.stack([np.flatnonzero(swap), j[swap]], axis=1)
+    return vertex.reshape(-1, 2), edge.reshape(-1, 2)

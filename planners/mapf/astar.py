@@ -1,0 +1,166 @@
+"""A* on the grid, space-time A* against a reservation table, and the independent-A* baseline.
+
+P. E. Hart, N. J. Nilsson, B. Raphael, "A Formal Basis for the Heuristic Determination of
+Minimum Cost Paths", IEEE TSSC 4(2), 1968. Space-time A* with a reservation table:
+D. Silver, "Cooperative Pathfinding", AIIDE 2005.
+
+Paths are lists of node ids of a `GridGraph` (see `graph.py`); a space-time path lists the node
+at t = 0, 1, ..., horizon.
+"""
+from __future__ import annotations
+
+import heapq
+from typing import Sequence
+
+import numpy as np
+
+from planners.mapf.distance import DistanceTables
+from planners.mapf.graph import GridGraph
+
+
+def manhattan(graph: GridGraph, goal: int) -> np.ndarray:
+    """Admissible heuristic: Manhattan distance of every node (and 0 for the sentinel) to goal."""
+    d = np.abs(graph.cell_of - graph.cell_of[goal]).sum(axis=1)
+    return np.append(d, 0)
+
+
+def astar(graph: GridGraph, start: int, goal: int, h: Sequence[float] | None = None) -> list[int] | None:
+    """Shortest path ``[start, ..., goal]`` (node ids) by A*, or None if goal is unreachable.
+    ``h`` (indexed by node) defaults to the Manhattan distance."""
+    h = manhattan(graph, goal).tolist() if h is None else h
+    nbr = graph.nbr
+    F = graph.F
+    g = {start: 0}
+    parent = {start: start}
+    open_ = [(h[start], 0, start)]        # (f, -g, node): deeper first among equal f
+    closed = set()
+    while open_:
+        _, _, v = heapq.heappop(open_)
+        if v in closed:
+            continue
+        if v == goal:
+            path = [v]
+            while v != start:
+                v = parent[v]
+                path.append(v)
+            return path[::-1]
+        closed.add(v)
+        gv = g[v] + 1
+        for u in nbr[v, 1:].tolist():
+            if u != F and u not in closed and gv < g.get(u, 1 << 62):
+                g[u] = gv
+                parent[u] = v
+                heapq.heappush(open_, (gv + h[u], -gv, u))
+    return None
+
+
+class ReservationTable:
+    """Cells and moves taken by already planned agents: vertex ``(v, t)`` and edge
+    ``(u -> v arriving at t)``, stored as integer keys in two sets."""
+
+    def __init__(self, n_nodes: int):
+        self.S = n_nodes + 1
+        self.vertex: set[int] = set()
+        self.edge: set[int] = set()
+
+    def _keys(self, path: Sequence[int]):
+        S = self.S
+        vk = [t * S + v for t, v in enumerate(path)]
+        ek = [(t * S + path[t - 1]) * S + path[t] for t in range(1, len(path)) if path[t] != path[t - 1]]
+        return vk, ek
+
+    def reserve(self, path: Sequence[int]) -> None:
+        vk, ek = self._keys(path)
+        self.vertex.update(vk)
+        self.edge.update(ek)
+
+    def release(self, path: Sequence[int]) -> None:
+        vk, ek = self._keys(path)
+        self.vertex.difference_update(vk)
+        self.edge.difference_update(ek)
+
+    def vertex_free(self, v: int, t: int) -> bool:
+        return t * self.S + v not in self.vertex
+
+    def move_free(self, u: int, v: int, t: int) -> bool:
+        """May an agent move u -> v arriving at t (no vertex conflict at v, no swap)?"""
+        S = self.S
+        return t * S + v not in self.vertex and (u == v or (t * S + v) * S + u not in self.edge)
+
+
+def space_time_astar(graph: GridGraph, start: int, goal: int, h: Sequence[float],
+                     res: ReservationTable, horizon: int) -> list[int] | None:
+    """Windowed space-time A* (Silver 2005; windowing as in RHCR, Li et al. AAAI 2021).
+
+    Returns the node at t = 0..horizon (length ``horizon + 1``) avoiding ``res`` and minimising
+    the arrival time at ``goal`` where the agent can then stay until ``horizon``; when that is not
+    possible within the window, minimising ``horizon + h[node at horizon]`` (the cost-to-go
+    beyond the window, where conflicts are not considered). None when every state is blocked.
+    ``h`` must be consistent with h[goal] = 0 (e.g. a BFS distance table).
+    """
+    S, F = graph.F + 1, graph.F
+    nbr = graph.nbr
+    if not res.vertex_free(start, 0):
+        return None
+    parent = {start: -1}                  # state key t*S+v -> parent key (g = t is unique)
+    open_ = [(h[start], 0, start, 0)]     # (f, -t, v, t): deeper first among equal f
+    while open_:
+        _, _, v, t = heapq.heappop(open_)
+        if t == horizon or (v == goal and all(res.vertex_free(v, k) for k in range(t, horizon + 1))):
+            key, path = t * S + v, []
+            while key >= 0:
+                path.append(key % S)
+                key = parent[key]
+            path.reverse()
+            return path + [v] * (horizon - t)
+        nt = t + 1
+        for u in nbr[v].tolist():
+            nk = nt * S + u
+            if u == F or nk in parent or not res.move_free(v, u, nt):
+                continue
+            parent[nk] = t * S + v
+            heapq.heappush(open_, (nt + h[u], -nt, u, nt))
+    return None
+
+
+class IndependentAStar:
+    """Naive baseline: every step each agent replans a shortest path to its goal ignoring the
+    others and takes its first move, so joint moves may conflict (the engine resolves them).
+
+    The first move of a shortest path found by A* with the exact (BFS) heuristic is a neighbour
+    one step closer to the goal; that is what is computed, vectorised over agents, ties broken by
+    the seeded generator. `planned_paths` returns the full shortest paths (by `astar`).
+    """
+
+    def __init__(self, max_table_bytes: int = 2 * 1024 ** 3):
+        self.max_table_bytes = int(max_table_bytes)
+        self.graph: GridGraph | None = None
+
+    def reset(self, blocked: np.ndarray, starts: np.ndarray, goals: np.ndarray,
+              rng: np.random.Generator) -> None:
+        if self.graph is None or not np.array_equal(self.graph.blocked, blocked):
+            self.graph = GridGraph(blocked)
+            self.tables = DistanceTables(self.graph, self.max_table_bytes)
+        self.graph.nodes(starts, "starts")
+        self.graph.nodes(goals, "goals")
+        self.rng = rng
+        self._last: tuple[np.ndarray, np.ndarray] | None = None
+
+    def step(self, positions: np.ndarray, goals: np.ndarray) -> np.ndarray:
+        G = self.graph
+        v, g = G.nodes(positions, "positions"), G.nodes(goals, "goals")
+        cand = G.nbr[v]                                               # (N, 5), col 0 = stay
+        key = self.tables.store[self.tables.slots(g)[:, None], cand].astype(np.float64)
+        key[:, 1:] += self.rng.random((len(v), 4)) * 0.5              # moves: random tie-break
+        nxt = cand[np.arange(len(v)), key.argmin(axis=1)]
+        self._last = (v, g)
+        return G.cells(nxt)
+
+    def planned_paths(self) -> list[np.ndarray] | None:
+        if self._last is None:
+            return None
+        out = []
+        for v, g in zip(*(q.tolist() for q in self._last)):
+            p = astar(self.graph, v, g, self.tables.table(g).tolist())
+            out.append(self.graph.cells(np.array(p if p else [v])))
+        return out
