@@ -21,7 +21,8 @@ import numpy as np
 import pybullet as p
 from pydantic import Field, model_validator
 
-from sim.robots._pb import WHEEL_SHAPE_QUAT, check_rows, quat_to_yaw, read_bases, wrap_angle, yaw_to_quat
+from sim.robots._pb import (WHEEL_SHAPE_QUAT, check_rows, quat_to_yaw, read_bases, wants_visuals, wrap_angle,
+                            yaw_to_quat)
 from sim.robots.base import RobotModel, RobotParams
 from sim.state import FleetState
 
@@ -122,12 +123,15 @@ class AmrModel(RobotModel):
         )
         frames = [[0, 0, 0], [caster_x, 0, caster_z], [-caster_x, 0, caster_z]]
         chassis_c = p.createCollisionShapeArray(**shapes, collisionFramePositions=frames, **kw)
+        vis = wants_visuals(client)
         chassis_v = p.createVisualShapeArray(**shapes, visualFramePositions=frames,
-                                             rgbaColors=[[0.95, 0.55, 0.1, 1]] + [[0.5, 0.5, 0.5, 1]] * 2, **kw)
+                                             rgbaColors=[[0.95, 0.55, 0.1, 1]] + [[0.5, 0.5, 0.5, 1]] * 2, **kw) \
+            if vis else -1
         # a sphere touches the floor in one point (a cylinder in ~4): 2.3x cheaper contact solving
         wheel_c = p.createCollisionShape(p.GEOM_SPHERE, radius=pr.wheel_radius, **kw)
         wheel_v = p.createVisualShape(p.GEOM_CYLINDER, radius=pr.wheel_radius, length=pr.wheel_width,
-                                      visualFrameOrientation=WHEEL_SHAPE_QUAT, rgbaColor=[0.1, 0.1, 0.1, 1], **kw)
+                                      visualFrameOrientation=WHEEL_SHAPE_QUAT, rgbaColor=[0.1, 0.1, 0.1, 1], **kw) \
+            if vis else -1
         m_wheel = 0.5
         links = dict(
             linkMasses=[m_wheel, m_wheel],

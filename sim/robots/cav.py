@@ -29,7 +29,8 @@ import numpy as np
 import pybullet as p
 from pydantic import Field, model_validator
 
-from sim.robots._pb import WHEEL_SHAPE_QUAT, check_rows, quat_to_yaw, read_bases, wrap_angle, yaw_to_quat
+from sim.robots._pb import (WHEEL_SHAPE_QUAT, check_rows, quat_to_yaw, read_bases, wants_visuals, wrap_angle,
+                            yaw_to_quat)
 from sim.robots.base import RobotModel, RobotParams
 from sim.state import FleetState
 
@@ -177,13 +178,15 @@ class CavModel(RobotModel):
         box_z = clearance + 0.5 * box_h - pr.cog_height  # box centre relative to the CoG frame
         half = [0.5 * pr.length, 0.5 * pr.width, 0.5 * box_h]
         chassis_c = p.createCollisionShape(p.GEOM_BOX, halfExtents=half, collisionFramePosition=[0, 0, box_z], **kw)
+        vis = wants_visuals(client)
         chassis_v = p.createVisualShape(p.GEOM_BOX, halfExtents=half, visualFramePosition=[0, 0, box_z],
-                                        rgbaColor=[0.15, 0.45, 0.85, 1], **kw)
+                                        rgbaColor=[0.15, 0.45, 0.85, 1], **kw) if vis else -1
         ww = 0.25
         wheel_c = p.createCollisionShape(p.GEOM_CYLINDER, radius=pr.wheel_radius, height=ww,
                                          collisionFrameOrientation=WHEEL_SHAPE_QUAT, **kw)
         wheel_v = p.createVisualShape(p.GEOM_CYLINDER, radius=pr.wheel_radius, length=ww,
-                                      visualFrameOrientation=WHEEL_SHAPE_QUAT, rgbaColor=[0.1, 0.1, 0.1, 1], **kw)
+                                      visualFrameOrientation=WHEEL_SHAPE_QUAT, rgbaColor=[0.1, 0.1, 0.1, 1], **kw) \
+            if vis else -1
         ax, ay, az = 0.5 * pr.wheelbase, 0.5 * self.track, pr.wheel_radius - pr.cog_height
         m_wheel = 20.0
         links = dict(

@@ -20,7 +20,8 @@ import numpy as np
 import pybullet as p
 from pydantic import Field, model_validator
 
-from sim.robots._pb import check_rows, quat_to_matrix, quat_to_yaw, read_bases, wrap_angle, yaw_to_quat
+from sim.robots._pb import (check_rows, quat_to_matrix, quat_to_yaw, read_bases, wants_visuals, wrap_angle,
+                            yaw_to_quat)
 from sim.robots.base import RobotModel, RobotParams
 from sim.state import FleetState
 
@@ -133,7 +134,7 @@ class UavModel(RobotModel):
             types, halfExtents=shape_kw["halfExtents"], radii=shape_kw["radii"], lengths=shape_kw["lengths"],
             visualFramePositions=shape_kw["collisionFramePositions"],
             visualFrameOrientations=shape_kw["collisionFrameOrientations"],
-            rgbaColors=[[0.2, 0.3, 0.8, 1]] * 3 + [[0.1, 0.1, 0.1, 0.8]] * 4, **kw)
+            rgbaColors=[[0.2, 0.3, 0.8, 1]] * 3 + [[0.1, 0.1, 0.1, 0.8]] * 4, **kw) if wants_visuals(client) else -1
         # inertia of hub box + four rotor point masses (pybullet's compound estimate uses the AABB)
         m_rotor = 0.1 * pr.mass
         m_hub = pr.mass - 4 * m_rotor

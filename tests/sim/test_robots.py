@@ -249,3 +249,16 @@ def test_cav_physics_straight_and_turns():
     path = sum(np.linalg.norm(b.pos[:, :2] - a.pos[:, :2], axis=1) for a, b in zip(hist, hist[1:]))
     assert np.all(np.linalg.norm(end.pos[:, :2] - kin.pos[:, :2], axis=1) < 0.06 * path)
     assert np.abs(end.yaw - kin.yaw).max() < 0.05
+
+
+@pytest.mark.parametrize("kind", ["amr", "uav", "cav"])
+def test_visual_shapes_only_when_asked(kind, monkeypatch):
+    import sim.robots._pb as pb
+
+    m = robot_model_class(kind)()
+    st = FleetState.at_rest(np.array([[0.0, 0.0, m.spawn_height]]))
+    for flag in (False, True):
+        monkeypatch.setattr(pb, "VISUALS_IN_DIRECT_MODE", flag)
+        with Scene() as s:
+            (b,) = s.add_robots(m, st)
+            assert bool(p.getVisualShapeData(b, physicsClientId=s.client)) == flag
