@@ -252,13 +252,17 @@ def test_cav_physics_straight_and_turns():
 
 
 @pytest.mark.parametrize("kind", ["amr", "uav", "cav"])
-def test_visual_shapes_only_when_asked(kind, monkeypatch):
+def test_coloured_visuals_only_when_asked(kind, monkeypatch):
+    """DIRECT clients get pybullet's default grey stand-ins (cheaper); the flag restores the colours."""
     import sim.robots._pb as pb
 
     m = robot_model_class(kind)()
     st = FleetState.at_rest(np.array([[0.0, 0.0, m.spawn_height]]))
+    colours = {}
     for flag in (False, True):
         monkeypatch.setattr(pb, "VISUALS_IN_DIRECT_MODE", flag)
         with Scene() as s:
             (b,) = s.add_robots(m, st)
-            assert bool(p.getVisualShapeData(b, physicsClientId=s.client)) == flag
+            colours[flag] = [tuple(np.round(v[7], 3)) for v in p.getVisualShapeData(b, physicsClientId=s.client)]
+    assert colours[True] != colours[False]
+    assert all(c == (1.0, 1.0, 1.0, 1.0) for c in colours[False])
