@@ -81,7 +81,8 @@ class CavModel(RobotModel):
 
     def __init__(self, params: RobotParams | None = None) -> None:
         super().__init__(params)
-        self._speed_ref: dict[int, np.ndarray] = {}  # client -> (N,) speed reference of the motors
+        # (client, first body id) -> (N,) speed reference of the motors
+        self._speed_ref: dict[tuple[int, int], np.ndarray] = {}
 
     @property
     def radius(self) -> float:
@@ -223,7 +224,8 @@ class CavModel(RobotModel):
                                         targetVelocities=[0.0, 0.0], forces=[0.0, 0.0], **kw)
             bodies.append(b)
         self._set_motors(client, bodies, np.zeros(state.n), steer)
-        self._speed_ref[client] = np.zeros(state.n)
+        if bodies:
+            self._speed_ref[(client, bodies[0])] = np.zeros(state.n)
         return bodies
 
     def _set_motors(self, client: int, bodies: list[int], speed_target: np.ndarray,
@@ -259,13 +261,16 @@ class CavModel(RobotModel):
         n = len(bodies)
         u = self._clamp(check_rows("cav control", control, n, 2))
         v_meas, d0 = self._speed_steer(state)
-        v0 = self._speed_ref.get(client)
+        if n == 0:
+            return
+        key = (client, bodies[0])
+        v0 = self._speed_ref.get(key)
         if v0 is None or len(v0) != n:
             v0 = v_meas
         # a blocked car must not wind its reference up beyond what it can reach within one step
         v0 = np.clip(v0, v_meas - pr.max_accel * dt, v_meas + pr.max_accel * dt)
         v1 = v0 + np.clip(u[:, 0] - v0, -pr.max_accel * dt, pr.max_accel * dt)
-        self._speed_ref[client] = v1
+        self._speed_ref[key] = v1
         d1 = np.clip(d0 + np.clip(u[:, 1] - d0, -pr.max_steer_rate * dt, pr.max_steer_rate * dt),
                      -pr.max_steer, pr.max_steer)
         self._set_motors(client, bodies, v1, d1)

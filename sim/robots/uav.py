@@ -65,8 +65,9 @@ class UavModel(RobotModel):
 
     def __init__(self, params: RobotParams | None = None) -> None:
         super().__init__(params)
-        self._commands: dict[int, np.ndarray] = {}  # client -> (N, 4) controls held between substeps
-        self._inertia: dict[int, np.ndarray] = {}  # client -> (N, 3) principal inertia from pybullet
+        # keyed by (client, first body id) so several fleets/scenes can share one model object
+        self._commands: dict[tuple[int, int], np.ndarray] = {}  # (N, 4) controls held between substeps
+        self._inertia: dict[tuple[int, int], np.ndarray] = {}  # (N, 3) principal inertia
 
     @property
     def radius(self) -> float:
@@ -148,26 +149,31 @@ class UavModel(RobotModel):
             p.changeDynamics(b, -1, localInertiaDiagonal=inertia, linearDamping=0.0, angularDamping=0.0, **kw)
             p.resetBaseVelocity(b, state.vel[i].tolist(), [0.0, 0.0, float(state.yaw_rate[i])], **kw)
             bodies.append(b)
-        self._inertia[client] = np.tile(inertia, (state.n, 1))
-        self._commands[client] = np.zeros((state.n, 4))
+        if bodies:
+            self._inertia[(client, bodies[0])] = np.tile(inertia, (state.n, 1))
+            self._commands[(client, bodies[0])] = np.zeros((state.n, 4))
         return bodies
 
     def apply_physics(self, client: int, bodies: list[int], state: FleetState,
                       control: np.ndarray, dt: float) -> None:
         """Hold the command; the forces are set before each substep by :meth:`physics_substep`."""
-        self._commands[client] = self._clamp(check_rows("uav control", control, len(bodies), 4))
+        if bodies:
+            self._commands[(client, bodies[0])] = self._clamp(check_rows("uav control", control, len(bodies), 4))
 
     def physics_substep(self, client: int, bodies: list[int], physics_dt: float) -> None:
         """Cascaded velocity -> attitude -> torque controller; applies thrust and torques (world frame)."""
         pr = self.params
         n = len(bodies)
-        u = self._commands.get(client)
+        if n == 0:
+            return
+        key = (client, bodies[0])
+        u = self._commands.get(key)
         if u is None or len(u) != n:
             u = np.zeros((n, 4))
-        J = self._inertia.get(client)
+        J = self._inertia.get(key)
         if J is None or len(J) != n:
             J = np.array([p.getDynamicsInfo(b, -1, physicsClientId=client)[2] for b in bodies])
-            self._inertia[client] = J
+            self._inertia[key] = J
         g = -p.getPhysicsEngineParameters(physicsClientId=client)["gravityAccelerationZ"]
         pos, quat, vel, ang_w = read_bases(client, bodies)
         R = quat_to_matrix(quat)
