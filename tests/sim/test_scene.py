@@ -191,3 +191,37 @@ def test_gui_refuses_unreachable_x_display(monkeypatch):
     ok, why = gui_available()
     assert not ok
     assert "cannot be opened" in why or "libX11" in why
+
+
+@pytest.mark.slow
+def test_bench_kinematic_mirror_1000_amrs_in_lorr_warehouse(capsys):
+    """Per-step cost of set_poses + count_contacts for 1,000 AMRs on warehouse_large (kinematic)."""
+    rows = (DATA / "lorr" / "warehouse_large.map").read_text().splitlines()[4:]
+    blocked = np.array([[ch in "@OTW" for ch in r.rstrip("\r")] for r in rows])
+    rng = np.random.default_rng(0)
+    free = np.argwhere(~blocked)
+    cells = free[rng.choice(len(free), 1000, replace=False)]
+    m, st = _amrs(np.column_stack([cells[:, 1] + 0.5, blocked.shape[0] - cells[:, 0] - 0.5]),
+                  rng.uniform(-np.pi, np.pi, 1000))
+    with Scene() as s:
+        s.add_ground()
+        t = time.perf_counter()
+        s.add_grid_obstacles(blocked, 1.0)
+        t_map = time.perf_counter() - t
+        t = time.perf_counter()
+        bodies = s.add_robots(m, st)
+        t_spawn = time.perf_counter() - t
+        poses, contacts = [], []
+        for _ in range(100):
+            st = m.step_kinematic(st, m.velocity_to_control(st, 0.5 * rng.normal(size=(1000, 2))), 0.1)
+            t0 = time.perf_counter()
+            s.set_poses(bodies, st)
+            t1 = time.perf_counter()
+            s.count_contacts(bodies)
+            contacts.append(time.perf_counter() - t1)
+            poses.append(t1 - t0)
+    ms = 1e3 * np.median(np.add(poses, contacts))
+    with capsys.disabled():
+        print(f"\nwarehouse_large map {t_map:.3f} s, spawn 1000 AMRs {t_spawn:.2f} s, per step: set_poses "
+              f"{1e3 * np.median(poses):.2f} ms + count_contacts {1e3 * np.median(contacts):.2f} ms")
+    assert ms < 100
