@@ -18,8 +18,10 @@ and the solver's own bound instead and report ``optimal`` / ``time_limit_feasibl
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import sys
 import tempfile
 import time
 import warnings
@@ -54,6 +56,26 @@ class MilpResult:
         return self.choices is not None
 
 
+@contextlib.contextmanager
+def _quiet_stdout():
+    """Silence file descriptor 1 (C-level prints) for the duration."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no real stdout (embedded interpreters): nothing to silence
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
 class _HiGHSWarm(pulp.HiGHS):
     """pulp's highspy interface plus a MIP start (pulp's HiGHS class ignores warm starts) and
     access to the MIP dual bound.
@@ -67,6 +89,13 @@ class _HiGHSWarm(pulp.HiGHS):
         super().__init__(**kw)
         self.warm_values = warm_values
         self.info: dict = {}
+
+    def createAndConfigureSolver(self, lp):  # noqa: N802 (pulp's name)
+        if self.msg:
+            return super().createAndConfigureSolver(lp)
+        # highspy prints its banner on stdout when the first Highs() is built; keep it quiet
+        with _quiet_stdout():
+            return super().createAndConfigureSolver(lp)
 
     def _col_objective(self, lp) -> float:
         vals = list(lp.solverModel.getSolution().col_value)
