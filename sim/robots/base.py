@@ -65,6 +65,10 @@ class RobotModel(ABC):
                       control: np.ndarray, dt: float) -> None:
         """Set motors / forces for the next physics step(s) from native controls."""
 
+    def physics_substep(self, client: int, bodies: list[int], physics_dt: float) -> None:
+        """Called before every pybullet substep; re-apply forces that pybullet clears after each
+        ``stepSimulation`` (a quadrotor's thrust). Default: nothing to do (motors persist)."""
+
     @abstractmethod
     def read_physics(self, client: int, bodies: list[int], previous: FleetState) -> FleetState:
         """Read the state of the bodies back from pybullet."""
