@@ -150,7 +150,8 @@ class IndependentAStar:
         G = self.graph
         v, g = G.nodes(positions, "positions"), G.nodes(goals, "goals")
         cand = G.nbr[v]                                               # (N, 5), col 0 = stay
-        key = self.tables.store[self.tables.slots(g)[:, None], cand].astype(np.float64)
+        slots = self.tables.slots(g)                                  # may grow the store
+        key = self.tables.store[slots[:, None], cand].astype(np.float64)
         key[:, 1:] += self.rng.random((len(v), 4)) * 0.5              # moves: random tie-break
         nxt = cand[np.arange(len(v)), key.argmin(axis=1)]
         self._last = (v, g)

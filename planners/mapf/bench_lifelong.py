@@ -34,7 +34,7 @@ WFI = Path(__file__).resolve().parents[2] / "data" / "pogema" / "wfi_warehouse.y
 
 PLANNERS: dict[str, Callable[[], LifelongPlanner]] = {
     "pibt": PIBT,
-    "pibt+flow": lambda: PIBT(contraflow_cost=2.0),
+    "pibt+hw": lambda: PIBT(corridor_penalty=10.0, lane_penalty=0.5),
     "rhcr-pp": lambda: WindowedPlanner(window=10, replan_every=5),
     "astar": IndependentAStar,
 }

@@ -1,6 +1,7 @@
 """Exact distance-to-goal tables on a 4-connected grid, computed lazily per goal and cached.
 
-A table for goal ``g`` holds the BFS (unit-cost) distance from every free cell to ``g``; PIBT,
+A table for goal ``g`` holds the BFS (unit-cost) distance from every free cell to ``g`` — or,
+given per-move costs (static guidance, see `guidance.py`), the least cost to reach ``g``; PIBT,
 the A* heuristics and the baselines all read them. Tables are computed on first use, many goals
 at once (one frontier BFS over a ``(K, F)`` block), and kept in a least-recently-used cache whose
 memory is capped; tables are indexed by node (free cell) so they cost ``F`` entries, and use
@@ -13,6 +14,7 @@ from collections import OrderedDict
 import numpy as np
 
 from planners.mapf.graph import GridGraph
+from planners.mapf.moves import OPPOSITE
 
 #: Value of unreachable and blocked cells in the full-grid tables returned by `DistanceTables.get`.
 UNREACHABLE = np.iinfo(np.int32).max // 2
@@ -49,6 +51,34 @@ def bfs_distances(graph: GridGraph, goals: np.ndarray) -> np.ndarray:
     return dist
 
 
+def weighted_distances(graph: GridGraph, goals: np.ndarray, edge_cost: np.ndarray) -> np.ndarray:
+    """Least costs ``(K, F + 1)`` int32 from every node to each goal node, where leaving node v
+    by action a costs ``edge_cost[v, a] > 0`` (-1 unreachable). Batched label-correcting search
+    (Bellman-Ford restricted to the nodes improved in the previous round), relaxing backwards
+    from the goals: u's in-neighbour ``nbr[u, a]`` reaches u by the opposite action."""
+    goals = np.asarray(goals, dtype=np.int64).reshape(-1)
+    K, S, F = goals.size, graph.F + 1, graph.F
+    INF = np.iinfo(np.int32).max
+    dist = np.full((K, S), INF, dtype=np.int32)
+    flat = dist.reshape(-1)
+    pred = graph.nbr[:, 1:]
+    pcost = np.where(pred < F, edge_cost[pred, OPPOSITE[1:]], INF // 2).astype(np.int64)
+    frontier = np.arange(K, dtype=np.int64) * S + goals
+    flat[frontier] = 0
+    while frontier.size:
+        u = frontier % S
+        cand = ((frontier - u)[:, None] + pred[u]).reshape(-1)
+        nd = flat[frontier][:, None].astype(np.int64) + pcost[u]
+        nd = nd.reshape(-1)
+        better = nd < flat[cand]
+        cand = cand[better]
+        np.minimum.at(flat, cand, nd[better].astype(np.int32))
+        frontier = np.unique(cand)
+    dist[dist == INF] = -1
+    dist[:, F] = -1
+    return dist
+
+
 class DistanceTables:
     """LRU cache of BFS distance-to-goal tables over the free cells of ``blocked``.
 
@@ -59,13 +89,25 @@ class DistanceTables:
 
     ``max_bytes`` caps the memory of the cached tables (default 2 GiB: ~27,000 tables on the
     140x500 LoRR warehouse). Rows of `store` stay valid until the next call that computes tables
-    (which may evict or move them).
+    (which may evict or move them). ``edge_cost`` (``(F + 1, 5)`` positive ints, cost of leaving
+    node v by action a) turns the tables into least-cost tables.
     """
 
-    def __init__(self, blocked: np.ndarray | GridGraph, max_bytes: int = 2 * 1024 ** 3):
+    def __init__(self, blocked: np.ndarray | GridGraph, max_bytes: int = 2 * 1024 ** 3,
+                 edge_cost: np.ndarray | None = None):
         self.graph = blocked if isinstance(blocked, GridGraph) else GridGraph(blocked)
         F = self.graph.F
-        self.dtype = np.dtype(np.uint16) if F < np.iinfo(np.uint16).max else np.dtype(np.int32)
+        max_step = 1
+        if edge_cost is not None:
+            edge_cost = np.asarray(edge_cost)
+            if edge_cost.shape != (F + 1, 5) or edge_cost[:F, 1:].min(initial=1) < 1:
+                raise ValueError(f"DistanceTables: edge_cost must be ({F + 1}, 5) ints >= 1, got "
+                                 f"shape {edge_cost.shape}")
+            max_step = int(edge_cost[:F, 1:].max(initial=1))
+        self.edge_cost = edge_cost
+        # every finite distance is below F * max_step: uint16 when that fits
+        small = F * max_step < np.iinfo(np.uint16).max
+        self.dtype = np.dtype(np.uint16) if small else np.dtype(np.int32)
         self.unreachable = int(np.iinfo(self.dtype).max)
         row_bytes = (F + 1) * self.dtype.itemsize
         self.capacity = int(max_bytes // row_bytes)
@@ -117,7 +159,8 @@ class DistanceTables:
             rows.append(s)
         B = 32   # goals per BFS batch: measured fastest (the work array stays cache-sized)
         for lo in range(0, len(rows), B):
-            d = bfs_distances(self.graph, goals[lo: lo + B])
+            d = (bfs_distances(self.graph, goals[lo: lo + B]) if self.edge_cost is None
+                 else weighted_distances(self.graph, goals[lo: lo + B], self.edge_cost))
             d[d < 0] = self.unreachable
             self.store[rows[lo: lo + B]] = d.astype(self.dtype)
         self.n_bfs += len(rows)

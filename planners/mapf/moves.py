@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 MOVES = np.array([[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1]], dtype=np.int64)
+OPPOSITE = np.array([0, 2, 1, 4, 3])   # the action that undoes each action
 _DELTA_TO_ACTION = {(0, 0): 0, (-1, 0): 1, (1, 0): 2, (0, -1): 3, (0, 1): 4}
 
 

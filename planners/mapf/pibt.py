@@ -11,14 +11,11 @@ by construction. Priorities grow by one every step an agent is away from its goa
 to a random fraction in [0, 1) when it reaches it (or is handed a new goal), which gives the
 reachability guarantee on graphs where every pair of adjacent vertices lies on a cycle.
 
-Optional congestion-aware guidance (off by default, our addition) only changes the *order* of
-the candidate lists, so conflict-freeness is untouched:
-
-* ``contraflow_cost``: moving ``u -> v`` costs extra ``contraflow_cost * flow[v -> u]``, an
-  exponentially decayed count of recent moves along the same edge in the opposite direction;
-  lanes form in corridors instead of head-on pushing.
-* ``occupied_cost``: extra cost for a candidate currently occupied by another agent, so that
-  among equally short moves a free cell wins over pushing somebody.
+Optional static guidance (off by default, our addition) only changes the *order* of the candidate
+lists, so conflict-freeness and reachability are untouched: with ``corridor_penalty`` /
+``lane_penalty`` > 0 the tables hold least costs under the soft one-way highways of
+`guidance.highway_costs` instead of plain BFS distances. On the POGEMA wfi warehouse this raises
+throughput by 8% at 32 agents and by about 60% at 128-192 agents (see `bench_lifelong.py`).
 """
 from __future__ import annotations
 
@@ -26,9 +23,9 @@ import numpy as np
 
 from planners.mapf.distance import DistanceTables
 from planners.mapf.graph import GridGraph
+from planners.mapf.guidance import highway_costs
 
 NIL = -1
-OPPOSITE = np.array([0, 2, 1, 4, 3])   # action that undoes each POGEMA action
 
 
 def pibt_step(Q_from: list[int], C: list[list[int]], order: list[int], n_nodes: int) -> list[int]:
@@ -83,17 +80,15 @@ def pibt_step(Q_from: list[int], C: list[list[int]], order: list[int], n_nodes: 
 class PIBT:
     """Lifelong PIBT planner (see module docstring); implements `LifelongPlanner`.
 
-    Parameters: ``contraflow_cost`` and ``occupied_cost`` (guidance, 0 = plain PIBT),
-    ``flow_decay`` (per-step decay of the flow counts), ``max_table_bytes`` (distance cache).
+    ``corridor_penalty`` / ``lane_penalty``: highway guidance in extra moves (0, 0 = plain PIBT;
+    10, 0.5 = tuned on wfi_warehouse); ``max_table_bytes``: memory cap of the distance cache.
     """
 
-    def __init__(self, contraflow_cost: float = 0.0, occupied_cost: float = 0.0,
-                 flow_decay: float = 0.9, max_table_bytes: int = 2 * 1024 ** 3):
-        if contraflow_cost < 0 or occupied_cost < 0 or not 0 <= flow_decay < 1:
-            raise ValueError("PIBT: expected contraflow_cost >= 0, occupied_cost >= 0, 0 <= flow_decay < 1")
-        self.contraflow_cost = float(contraflow_cost)
-        self.occupied_cost = float(occupied_cost)
-        self.flow_decay = float(flow_decay)
+    def __init__(self, corridor_penalty: float = 0.0, lane_penalty: float = 0.0,
+                 max_table_bytes: int = 2 * 1024 ** 3):
+        if corridor_penalty < 0 or lane_penalty < 0:
+            raise ValueError("PIBT: expected corridor_penalty >= 0 and lane_penalty >= 0")
+        self.corridor_penalty, self.lane_penalty = float(corridor_penalty), float(lane_penalty)
         self.max_table_bytes = int(max_table_bytes)
         self.graph: GridGraph | None = None
 
@@ -101,7 +96,10 @@ class PIBT:
               rng: np.random.Generator) -> None:
         if self.graph is None or not np.array_equal(self.graph.blocked, blocked):
             self.graph = GridGraph(blocked)
-            self.tables = DistanceTables(self.graph, self.max_table_bytes)
+            cost = None
+            if self.corridor_penalty or self.lane_penalty:
+                cost = highway_costs(self.graph, self.corridor_penalty, self.lane_penalty)
+            self.tables = DistanceTables(self.graph, self.max_table_bytes, edge_cost=cost)
         starts_n = self.graph.nodes(starts, "starts")
         self._goals = self.graph.nodes(goals, "goals")
         if starts_n.shape != self._goals.shape:
@@ -109,8 +107,7 @@ class PIBT:
         self.rng = rng
         self.eps = rng.random(len(starts_n))          # priority tie-break, fixed per agent
         self.priority = self.eps.copy()
-        self.flow = np.zeros((self.graph.F + 1, 5))   # decayed move counts out of v by action
-        self._last = None
+        self._last: tuple[np.ndarray, np.ndarray] | None = None
 
     def step(self, positions: np.ndarray, goals: np.ndarray) -> np.ndarray:
         G = self.graph
@@ -125,28 +122,15 @@ class PIBT:
         C = self._candidates(Q_from, goal)
         order = np.argsort(-self.priority, kind="stable")
         Q_to = np.array(pibt_step(Q_from.tolist(), C.tolist(), order.tolist(), G.F), dtype=np.int64)
-        if self.contraflow_cost:
-            self.flow *= self.flow_decay
-            act = (G.nbr[Q_from] == Q_to[:, None]).argmax(axis=1)
-            np.add.at(self.flow, (Q_from, act), 1.0)
         self._last = (Q_from, Q_to)
         return G.cells(Q_to)
 
     def _candidates(self, Q_from: np.ndarray, goal: np.ndarray) -> np.ndarray:
-        """``(N, 5)`` candidate nodes per agent, best first: distance-to-goal + guidance + a
-        random tie-break in [0, 1e-3) (smaller than any guidance step worth having)."""
-        G = self.graph
-        cand = G.nbr[Q_from]                                            # (N, 5), col 0 = stay
-        slots = self.tables.slots(goal)
-        key = self.tables.store[slots[:, None], cand].astype(np.float64)
-        if self.occupied_cost:
-            occ = np.zeros(G.F + 1, dtype=bool)
-            occ[Q_from] = True
-            key[:, 1:] += self.occupied_cost * occ[cand[:, 1:]]
-        if self.contraflow_cost:
-            # flow out of the candidate v back towards u: action OPPOSITE[a] taken at v
-            key += self.contraflow_cost * self.flow[cand, OPPOSITE[None, :]]
-        key += 1e-3 * self.rng.random(key.shape)
+        """``(N, 5)`` candidate nodes per agent, best first: distance (or guided cost) to the
+        goal, ties broken at random."""
+        cand = self.graph.nbr[Q_from]                                   # (N, 5), col 0 = stay
+        slots = self.tables.slots(goal)                                 # may grow the store
+        key = self.tables.store[slots[:, None], cand] + self.rng.random(cand.shape)
         return np.take_along_axis(cand, np.argsort(key, axis=1), axis=1)
 
     def planned_paths(self) -> list[np.ndarray] | None:

@@ -91,7 +91,7 @@ class WindowedPlanner:
         return self.graph.cells(self.paths[:, self.k])
 
     def _replan(self, Q: np.ndarray, goal: np.ndarray) -> np.ndarray:
-        UNR = self.tables.UNREACHABLE
+        UNR = self.tables.unreachable
         d = self.tables.dist(goal, Q)
         goal = np.where(d >= UNR, Q, goal)          # unreachable goal: plan to park instead
         slots = self.tables.slots(goal)
