@@ -148,6 +148,7 @@ class _ViewerBase:
         self.n = int(np.asarray(frames.frame(0)[0]).shape[0]) if len(frames) else int(self.scene.get("n") or 0)
         self.shape = meshes.robot_shape(self.scene)
         self.base_colors = meshes.distinct_colors(self.n)
+        self.robot_scale = self.auto_robot_scale()
         self.selected: Optional[int] = None
         self.current = 0  # frame index shown
         self.show_overlays = True
@@ -155,7 +156,8 @@ class _ViewerBase:
         self._lock = threading.RLock()
         self._labels: dict[int, Any] = {}
         self._layers: dict[str, Any] = {}
-        self._colors_key: Any = None
+        self._ov_obj: Any = None
+        self._geo: Optional[overlays.OverlayGeometry] = None
         self._closed = False
         self.server = start_server(host, port, title)
         self.host = host
@@ -206,37 +208,65 @@ class _ViewerBase:
         if len(f):
             s.add_mesh_simple("/world/obstacles", v, f, color=OBSTACLE_RGB, flat_shading=True)
         # Camera: oblique view of the whole arena.
-        ext = max(w, h)
+        ext = max(w / 1.5, h)  # the view is wider than tall
         self.server.initial_camera.look_at = (cx, cy, 0.0)
         self.server.initial_camera.position = (cx, cy - 0.75 * ext, 0.85 * ext)
         self.server.initial_camera.up = (0.0, 0.0, 1.0)
+
+    def auto_robot_scale(self) -> float:
+        """Draw robots enlarged (1-5x) when at true size they would be a few pixels in the arena view.
+
+        Never past 30% of the mean spacing between robots, so dense fleets stay at true size; grid
+        fidelity keeps true size (cells give the scale).
+        """
+        if self.scene.get("fidelity") == "grid" or self.n == 0:
+            return 1.0
+        x0, y0, x1, y1 = self.scene["bounds"]
+        spacing = math.sqrt((x1 - x0) * (y1 - y0) / self.n)
+        want = min(0.025 * max(x1 - x0, y1 - y0), 0.3 * spacing) / max(self.shape.footprint, 1e-6)
+        return float(np.clip(np.floor(want * 2) / 2, 1.0, 5.0))
+
+    def set_robot_scale(self, factor: float) -> None:
+        """Draw every robot ``factor`` times its true size (a display aid; the panel says so)."""
+        with self._lock:
+            self.robot_scale = float(factor)
+            sc = np.full(self.n, self.robot_scale, np.float32)
+            with self.server.atomic():
+                for h in (self.body, self.accent, self.shadow):
+                    if h is not None:
+                        h.batched_scales = sc
+                self.ring.scale = self.robot_scale
+            self.render(self.current)
 
     def _build_robots(self) -> None:
         s = self.server.scene
         n = self.n
         pos = np.zeros((n, 3), np.float32)
         q = meshes.yaw_to_wxyz(np.zeros(n))
+        sc = np.full(n, self.robot_scale, np.float32)
         bv, bf = self.shape.body
         av, af = self.shape.accent
         # lod="off": robots are small and few triangles; decimated LODs would only blur the shapes.
         self.body = s.add_batched_meshes_simple("/robots/body", bv, bf, batched_wxyzs=q, batched_positions=pos,
-                                                batched_colors=meshes.instance_colors(self.base_colors), lod="off", flat_shading=True,
+                                                batched_scales=sc, batched_colors=meshes.instance_colors(self.base_colors), lod="off", flat_shading=True,
                                                 cast_shadow=n <= 2000, receive_shadow=False)
         self.accent = s.add_batched_meshes_simple("/robots/accent", av, af, batched_wxyzs=q, batched_positions=pos,
-                                                  batched_colors=meshes.instance_colors(np.tile(np.array(ACCENT_RGB, np.uint8), (n, 1))),
+                                                  batched_scales=sc, batched_colors=meshes.instance_colors(np.tile(np.array(ACCENT_RGB, np.uint8), (n, 1))),
                                                   lod="off", flat_shading=True, cast_shadow=False,
                                                   receive_shadow=False)
         self.shadow = None
         if not self.shape.on_ground:  # UAVs: a ground shadow disc gives the altitude away
             dv, df = meshes.disc(0.8 * self.shape.footprint, 20, z=0.004)
             self.shadow = s.add_batched_meshes_simple("/robots/shadow", dv, df, batched_wxyzs=q,
-                                                      batched_positions=pos, batched_colors=meshes.instance_colors(np.array([60, 60, 60])),
+                                                      batched_positions=pos, batched_scales=sc,
+                                                      batched_colors=meshes.instance_colors(np.array([60, 60, 60])),
                                                       opacity=0.35, lod="off", cast_shadow=False,
                                                       receive_shadow=False)
         rv, rf = meshes.annulus(1.15 * self.shape.footprint, 1.15 * self.shape.footprint + max(
-            0.08 * self.shape.footprint, 0.03), 48, z=0.0)
+            0.25 * self.shape.footprint, 0.05), 48, z=0.0)
         self.ring = s.add_mesh_simple("/robots/selected", rv, rf, color=SELECT_RGB, side="double",
-                                      cast_shadow=False, receive_shadow=False, visible=False)
+                                      cast_shadow=False, receive_shadow=False, visible=False,
+                                      scale=self.robot_scale)
         for h in (self.body, self.accent):
             h.on_click(self._on_robot_click)
 
@@ -249,9 +279,10 @@ class _ViewerBase:
     def _build_gui_common(self, title: str, info: dict[str, Any]) -> None:
         gui = self.server.gui
         head = f"**{title}** — {self.n} {self.scene['kind'].upper()}, fidelity {self.scene.get('fidelity')}"
-        if info:
-            head += "  \n" + "  \n".join(f"{k}: {_fmt(v)}" for k, v in list(info.items())[:8])
         self.gui_title = gui.add_markdown(head)
+        if info:
+            with gui.add_folder("Summary", expand_by_default=False):
+                gui.add_markdown("  \n".join(f"{k}: {_fmt(v)}" for k, v in info.items()))
         self.gui_step = gui.add_markdown("")
         self._build_controls()
         with gui.add_folder("Selection"):
@@ -265,6 +296,16 @@ class _ViewerBase:
                 if v != (self.selected if self.selected is not None else -1):
                     self.select(v if v >= 0 else None)
 
+        with gui.add_folder("Display"):
+            self.gui_scale = gui.add_slider("robot size", min=1.0, max=10.0, step=0.5,
+                                            initial_value=self.robot_scale,
+                                            hint="draw robots enlarged (display only; 1 = true size)")
+
+            @self.gui_scale.on_update
+            def _(_: Any) -> None:
+                if float(self.gui_scale.value) != self.robot_scale:
+                    self.set_robot_scale(float(self.gui_scale.value))
+
         with gui.add_folder("Overlays"):
             self.gui_overlays = gui.add_checkbox("show overlays", initial_value=True)
             self.gui_legend = gui.add_markdown("")
@@ -272,6 +313,7 @@ class _ViewerBase:
             @self.gui_overlays.on_update
             def _(_: Any) -> None:
                 self.show_overlays = bool(self.gui_overlays.value)
+                self._geo = None  # rebuild the record layers
                 self.render(self.current)
 
     def _build_controls(self) -> None:  # pragma: no cover - overridden
@@ -330,7 +372,11 @@ class _ViewerBase:
             q = meshes.yaw_to_wxyz(yaw)
             step = self.frames.step(k)
             ov = self.overlays.at(step) if self.show_overlays else None
-            geo = overlays.build(ov, pos=p, base_colors=self.base_colors, scene=self.scene)
+            new_record = ov is not self._ov_obj or self._geo is None
+            if new_record:
+                self._geo = overlays.build(ov, n=self.n, base_colors=self.base_colors, scene=self.scene)
+                self._ov_obj = ov  # holding it keeps the identity check valid
+            geo = self._geo
             with self.server.atomic():
                 self.body.batched_positions = p
                 self.body.batched_wxyzs = q
@@ -340,51 +386,67 @@ class _ViewerBase:
                     sp = p.copy()
                     sp[:, 2] = 0.0
                     self.shadow.batched_positions = sp
-                colors = geo.robot_colors if geo.robot_colors is not None else self.base_colors
-                key = (ov or {}).get("step") if geo.robot_colors is not None else None
-                if key != self._colors_key:
+                if new_record:
+                    colors = geo.robot_colors if geo.robot_colors is not None else self.base_colors
                     self.body.batched_colors = meshes.instance_colors(colors)
-                    self._colors_key = key
-                self._render_overlay(geo, p)
+                    self._render_record(geo)
+                self._render_moving(geo, p)
                 self._render_selection(p)
                 self.gui_step.content = self._step_text(k, geo)
             self.last_render_ms = (time.perf_counter() - t0) * 1e3
 
-    def _render_overlay(self, geo: overlays.OverlayGeometry, p: np.ndarray) -> None:
+    def _render_record(self, geo: overlays.OverlayGeometry) -> None:
+        """Layers that change only with the overlay record: paths, goals, users, ring sets, legend."""
         s = self.server.scene
         size = 0.12 * max(self.shape.footprint, 0.2) + 0.05
         # viser replaces a node added again under the same name; empty layers are removed.
-        if len(geo.segments):
-            self._set_layer("lines", s.add_line_segments("/overlay/lines", geo.segments, geo.segment_colors,
-                                                          thickness=2.0, thickness_units="screen"))
+        self._set_layer("paths", s.add_line_segments("/overlay/paths", geo.segments, geo.segment_colors,
+                                                     thickness=2.0, thickness_units="screen")
+                        if len(geo.segments) else None)
+        self._set_layer("users", s.add_point_cloud("/overlay/users", geo.points, geo.point_colors,
+                                                   point_size=2 * size, point_shape="circle")
+                        if len(geo.points) else None)
+        self._set_layer("goals", s.add_point_cloud("/overlay/goals", geo.goal_points, geo.goal_colors,
+                                                   point_size=3 * size, point_shape="diamond")
+                        if len(geo.goal_points) else None)
+        if len(geo.ring_index):
+            # Instanced unit rings scaled to each radius: they then move with the robots at the cost of
+            # one positions array per frame, not a re-sent line set.
+            rv, rf = meshes.annulus(0.96, 1.0, 48)
+            r = len(geo.ring_index)
+            self._set_layer("rings", s.add_batched_meshes_simple(
+                "/overlay/rings", rv, rf, batched_wxyzs=meshes.yaw_to_wxyz(np.zeros(r)),
+                batched_positions=np.zeros((r, 3), np.float32),
+                batched_scales=np.repeat(geo.ring_radius[:, None], 3, axis=1).astype(np.float32),
+                batched_colors=meshes.instance_colors(geo.ring_colors), side="double", lod="off",
+                cast_shadow=False, receive_shadow=False))
         else:
-            self._set_layer("lines", None)
-        if len(geo.points):
-            self._set_layer("users", s.add_point_cloud("/overlay/users", geo.points, geo.point_colors,
-                                                       point_size=2 * size, point_shape="circle"))
-        else:
-            self._set_layer("users", None)
-        if len(geo.goal_points):
-            self._set_layer("goals", s.add_point_cloud("/overlay/goals", geo.goal_points, overlays.GOAL_GREEN,
-                                                       point_size=2 * size, point_shape="diamond"))
-        else:
-            self._set_layer("goals", None)
+            self._set_layer("rings", None)
+        legend = geo.legend or ("no overlay at this step" if self.show_overlays else "overlays hidden")
+        if geo.text:
+            legend += f"  \n{geo.text}"
+        self.gui_legend.content = legend
+
+    def _render_moving(self, geo: overlays.OverlayGeometry, p: np.ndarray) -> None:
+        """Overlay parts tied to robot positions: edges and user links, rings, rank labels."""
+        s = self.server.scene
+        segs, cols = overlays.dynamic_segments(geo, p, self.scene)
+        self._set_layer("links", s.add_line_segments("/overlay/links", segs, cols, thickness=1.5,
+                                                     thickness_units="screen") if len(segs) else None)
+        if "rings" in self._layers:
+            self._layers["rings"].batched_positions = overlays.ring_positions(geo, p, self.scene)
         want = dict(geo.labels)
         for i in list(self._labels):
             if i not in want:
                 self._labels.pop(i).remove()
         for i, text in want.items():
-            at = (float(p[i, 0]), float(p[i, 1]), float(p[i, 2]) + self.shape.height + 0.1)
+            at = (float(p[i, 0]), float(p[i, 1]), float(p[i, 2]) + self.robot_scale * self.shape.height + 0.1)
             h = self._labels.get(i)
             if h is None:
                 self._labels[i] = s.add_label(f"/overlay/labels/{i}", text, position=at)
             else:
                 h.text = text
                 h.position = at
-        legend = geo.legend or ("no overlay at this step" if self.show_overlays else "overlays hidden")
-        if geo.text:
-            legend += f"  \n{geo.text}"
-        self.gui_legend.content = legend
 
     def _set_layer(self, name: str, handle: Any) -> None:
         old = self._layers.get(name)
@@ -412,6 +474,8 @@ class _ViewerBase:
         txt = f"step **{step}** / {self.frames.last_step}"
         if self.dt:
             txt += f" — t = {step * self.dt:.2f} s"
+        if self.robot_scale != 1.0:
+            txt += f"  \nrobots drawn {self.robot_scale:g}x true size"
         return txt
 
     def close(self) -> None:

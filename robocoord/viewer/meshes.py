@@ -253,32 +253,35 @@ def robot_shape(scene: dict[str, Any]) -> RobotShape:
         rotor = _param(robot, ("rotor_radius",), 0.42 * r)
         t = max(0.08 * r, 0.02)
         d = arm / np.sqrt(2.0)
-        body = merge([
-            box((0.55 * r, 0.4 * r, 0.22 * r)),
-            box((0.2 * r, 0.16 * r, 0.12 * r), (0.35 * r, 0.0, 0.0)),  # nose: heading
+        rotors = [cylinder(rotor, 0.04 * r + 0.005, 20, z0=0.5 * t, center=(sx * d, sy * d, 0.0))
+                  for sx in (1, -1) for sy in (1, -1)]
+        # Coloured: hub and rotor discs (what one sees from above); dark: arms and the nose (heading).
+        body = merge([box((0.6 * r, 0.45 * r, 0.25 * r)), *rotors])
+        accent = merge([
+            box((0.22 * r, 0.18 * r, 0.14 * r), (0.38 * r, 0.0, 0.0)),
             _rotated_box((2 * arm, t, t), np.pi / 4),
             _rotated_box((2 * arm, t, t), -np.pi / 4),
         ])
-        accent = merge([cylinder(rotor, 0.03 * r + 0.005, 20, z0=0.5 * t, center=(sx * d, sy * d, 0.0))
-                        for sx in (1, -1) for sy in (1, -1)])
         return RobotShape(kind, body, accent, arm + rotor, 0.3 * r, False)
     if kind == "cav":
         length = _param(robot, ("length",), 1.84 * r)
         width = _param(robot, ("width",), 0.44 * length)
-        hb = 0.32 * width + 0.05  # body slab thickness
-        clear = 0.12 * width  # ground clearance
+        height = _param(robot, ("height",), 0.33 * length)
+        wr = min(_param(robot, ("wheel_radius",), 0.2 * width), 0.3 * height)
+        wb = min(_param(robot, ("wheelbase",), 0.6 * length), length - wr)
+        clear = 0.5 * wr  # ground clearance
+        top = 0.55 * height  # body slab top; the cabin fills the rest up to ``height``
         body = merge([
-            box((length, width, hb), (0.0, 0.0, clear + hb / 2)),
-            box((0.5 * length, 0.88 * width, 0.3 * width), (-0.08 * length, 0.0, clear + hb + 0.15 * width)),
+            box((length, width, top - clear), (0.0, 0.0, 0.5 * (clear + top))),
+            box((0.5 * length, 0.88 * width, height - top), (-0.08 * length, 0.0, 0.5 * (top + height))),
         ])
-        wr = 0.2 * width + 0.02
-        wheels = [cylinder(wr, 0.16 * width, 16, z0=-0.08 * width, axis="y",
-                           center=(sx * 0.33 * length, sy * (0.5 * width), wr)) for sx in (1, -1) for sy in (1, -1)]
+        tw = min(0.16 * width, 0.5 * wr + 0.05)
+        wheels = [cylinder(wr, tw, 16, z0=-0.5 * tw, axis="y", center=(sx * 0.5 * wb, sy * 0.5 * width, wr))
+                  for sx in (1, -1) for sy in (1, -1)]
         # Windscreen: a dark slab at the front of the cabin tells the heading at a glance.
-        screen = box((0.04 * length, 0.8 * width, 0.22 * width),
-                     (0.17 * length + 0.02 * length, 0.0, clear + hb + 0.13 * width))
+        screen = box((0.04 * length, 0.8 * width, 0.7 * (height - top)), (0.19 * length, 0.0, 0.5 * (top + height)))
         accent = merge([*wheels, screen])
-        return RobotShape(kind, body, accent, 0.5 * float(np.hypot(length, width)), clear + hb + 0.3 * width, True)
+        return RobotShape(kind, body, accent, 0.5 * float(np.hypot(length, width)), height, True)
     raise ValueError(f"unknown robot kind {kind!r}")
 
 

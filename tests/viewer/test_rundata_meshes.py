@@ -127,7 +127,7 @@ def test_robot_shapes_per_kind() -> None:
     assert amr.on_ground and amr.body[0][:, :2].max() == pytest.approx(0.3, rel=1e-3)
     assert amr.accent[0][:, 0].max() > 0.2  # heading marker points +x
     uav = meshes.robot_shape({"kind": "uav", "radius": 0.4, "robot": {}})
-    assert not uav.on_ground and len(uav.accent[1]) >= 4 * 20  # four rotors
+    assert not uav.on_ground and len(uav.body[1]) >= 4 * 20  # hub + four rotor discs
     cav = meshes.robot_shape({"kind": "cav", "radius": 2.4, "robot": {"length": 4.5, "width": 1.8}})
     ext = cav.body[0].max(0) - cav.body[0].min(0)
     assert ext[0] == pytest.approx(4.5) and ext[1] == pytest.approx(1.8)
@@ -155,27 +155,27 @@ SCENE = {"kind": "amr", "grid": None, "cell_size": 1.0}
 def test_overlay_paths_goals_edges_rings() -> None:
     pos = np.array([[0, 0, 0], [5, 5, 0], [9, 9, 0]], np.float32)
     base = meshes.distinct_colors(3)
-    g = overlays.build({"paths": {"1": [[6, 5], [7, 5]]}, "goals": [[1, 1], None, [9, 0]],
-                        "edges": [[0, 2], [0, 7]], "safety_radius": 0.5}, pos=pos, base_colors=base, scene=SCENE)
-    segs = g.segments
-    # path of robot 1: current position -> (6,5) -> (7,5), in robot 1's colour
-    assert any(np.allclose(s[:, :2], [[5, 5], [6, 5]]) for s in segs)
-    assert any(np.allclose(s[:, :2], [[6, 5], [7, 5]]) for s in segs)
-    assert g.goal_points.shape == (2, 3)
-    assert any(np.allclose(s[:, :2], [[0, 0], [9, 9]]) for s in segs)  # edge 0-2; 0-7 is out of range
-    ring_pts = segs[np.isclose(np.linalg.norm(segs[:, 0, :2] - pos[2, :2], axis=1), 0.5)]
-    assert len(ring_pts) >= 16
+    g = overlays.build({"paths": {"1": [[5, 5], [6, 5], [7, 5]]}, "goals": [[1, 1], None, [9, 0]],
+                        "edges": [[0, 2], [0, 7]], "safety_radius": 0.5}, n=3, base_colors=base, scene=SCENE)
+    # path of robot 1 along its plan, in robot 1's colour
+    assert np.allclose(g.segments[:, :, :2], [[[5, 5], [6, 5]], [[6, 5], [7, 5]]])
+    assert (g.segment_colors == base[1]).all()
+    assert np.allclose(g.goal_points[:, :2], [[1, 1], [9, 0]]) and (g.goal_colors == base[[0, 2]]).all()
+    assert g.edges.tolist() == [[0, 2]]  # 0-7 is out of range
+    segs, _ = overlays.dynamic_segments(g, pos, SCENE)
+    assert np.allclose(segs[:, :, :2], [[[0, 0], [9, 9]]])  # the edge follows the robots
+    assert g.ring_index.tolist() == [0, 1, 2] and np.allclose(g.ring_radius, 0.5)
+    assert np.allclose(overlays.ring_positions(g, pos + 1, SCENE)[:, :2], (pos + 1)[:, :2])
     assert "paths: 1 planned" in g.legend and "safety radius: 0.5 m" in g.legend
 
 
 def test_overlay_grid_cells_and_colour_precedence() -> None:
     scene = {"kind": "amr", "grid": ["....", "....", "...."], "cell_size": 2.0}
-    pos = np.zeros((3, 3), np.float32)
     base = meshes.distinct_colors(3)
     g = overlays.build({"path_cells": [[[0, 0], [2, 3]]], "order": [2, 0, 1], "alpha": [1, 2, 3], "flagged": [1]},
-                       pos=pos, base_colors=base, scene=scene)
-    assert any(np.allclose(s[1, :2], [1.0, 5.0]) for s in g.segments)  # cell (0,0) -> top-left centre
-    assert any(np.allclose(s[1, :2], [7.0, 1.0]) for s in g.segments)  # cell (2,3) -> bottom-right
+                       n=3, base_colors=base, scene=scene)
+    # cell (0,0) -> top-left centre (1, 5); cell (2,3) -> bottom-right centre (7, 1)
+    assert np.allclose(g.segments[0, :, :2], [[1.0, 5.0], [7.0, 1.0]])
     assert g.robot_colors is not None
     assert tuple(g.robot_colors[1]) == tuple(overlays.FLAG_RED)  # flagged beats order
     assert g.robot_colors[2][0] < g.robot_colors[0][0]  # rank 1 bluer than rank 2
@@ -185,12 +185,16 @@ def test_overlay_grid_cells_and_colour_precedence() -> None:
 def test_overlay_uav_users_and_association() -> None:
     pos = np.array([[0, 0, 5], [10, 0, 5]], np.float32)
     base = meshes.distinct_colors(2)
+    scene = {"kind": "uav"}
     g = overlays.build({"users": [[1, 1], [9, 1], [5, 5]], "association": [0, 1, -1], "coverage": [3, 3]},
-                       pos=pos, base_colors=base, scene={"kind": "uav"})
+                       n=2, base_colors=base, scene=scene)
     assert g.points.shape == (3, 3)
     assert tuple(g.point_colors[0]) == tuple(base[0]) and tuple(g.point_colors[1]) == tuple(base[1])
     assert tuple(g.point_colors[2]) == (90, 90, 90)  # unserved
-    assert any(np.allclose(s, [[0, 0, 5], [1, 1, 0.05]]) for s in g.segments)
+    segs, _ = overlays.dynamic_segments(g, pos, scene)
+    assert len(segs) == 2 and np.allclose(segs[0], [[0, 0, 5], [1, 1, 0.05]])
+    rp = overlays.ring_positions(g, pos, scene)
+    assert np.allclose(rp, [[0, 0, 0.03], [10, 0, 0.03]])  # coverage rings lie on the ground under the UAV
     assert "users: 3 (2 served)" in g.legend
 
 
@@ -199,4 +203,4 @@ def test_agent_info_and_empty_overlay() -> None:
           "goal_cells": [[0, 0], [1, 1]]}
     info = overlays.agent_info(ov, 1, 2, {"grid": ["..", ".."], "cell_size": 1.0})
     assert info["alpha"] == 2.0 and info["flagged"] is True and info["goal"] == [1.5, 0.5]
-    assert overlays.build(None, pos=np.zeros((2, 3)), base_colors=meshes.distinct_colors(2), scene=SCENE).legend == ""
+    assert overlays.build(None, n=2, base_colors=meshes.distinct_colors(2), scene=SCENE).empty

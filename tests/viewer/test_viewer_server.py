@@ -75,10 +75,10 @@ def test_replay_overlay_toggle_and_uav_shadow(tmp_path: Path) -> None:
         assert v.shadow is not None
         assert np.allclose(v.body.batched_positions[:, 2], v.run.pos[0, :, 2])  # UAVs fly at their z
         assert np.allclose(v.shadow.batched_positions[:, 2], 0.0)
-        assert "users" in v._layers and "lines" in v._layers
+        assert {"users", "links", "paths", "rings"} <= set(v._layers)
         assert "users: 12" in v.gui_legend.content
         v.gui_overlays.value = False
-        assert "users" not in v._layers and "lines" not in v._layers and v.gui_legend.content == "overlays hidden"
+        assert not v._layers and v.gui_legend.content == "overlays hidden"
     finally:
         v.close()
 
