@@ -1,0 +1,3 @@
+from robocoord.batch.cli import main
+
+raise SystemExit(main())
