@@ -54,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write to this file instead of stdout")
 
     sub.add_parser("list", help="list controllers, shipped scenarios and robot kinds")
+
+    from robocoord.batch.cli import add_batch_commands
+    from robocoord.viewer.cli import add_view_command
+
+    add_batch_commands(sub)
+    add_view_command(sub)
     return ap
 
 
@@ -82,6 +88,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cmd_schema(args)
     if args.command == "list":
         return cmd_list()
+    from robocoord.batch.cli import dispatch_batch
+    from robocoord.viewer.cli import dispatch_view
+
+    for dispatch in (dispatch_batch, dispatch_view):
+        code = dispatch(args)
+        if code is not None:
+            return code
     raise AssertionError(args.command)  # pragma: no cover
 
 
