@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="run directory (default: runs/<name>/seed<seed>)")
     p.add_argument("--seed", type=int, help="override the scenario's seed")
     p.add_argument("--gui", action="store_true", help="open pybullet's own window (needs a display)")
+    p.add_argument("--view", action="store_true", help="stream the run live to the browser viewer (pause/step buttons)")
+    p.add_argument("--host", default="127.0.0.1", help="--view: address to listen on (default: this machine only)")
+    p.add_argument("--port", type=int, default=8080, help="--view: port (default 8080)")
     p.add_argument("--no-baselines", action="store_true", help="run only the scenario's controller")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the summaries as JSON instead of a table")
@@ -180,7 +183,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         sc = sc.with_changes(baselines=[])
     out = Path(args.out) if args.out else Path("runs") / sc.name / f"seed{sc.seed}"
     show_progress = not args.quiet and not args.json
-    results = run_all(sc, out_dir=out, gui=args.gui, progress=show_progress)
+    viewer = None
+    if args.view:
+        from robocoord.viewer.app import LiveViewer
+
+        viewer = LiveViewer(None, host=args.host, port=args.port, title=sc.name, dt=sc.dt)
+        print(f"live viewer: http://{args.host}:{args.port}", file=sys.stderr)
+    try:
+        results = run_all(sc, out_dir=out, gui=args.gui, progress=show_progress,
+                          on_step=viewer.on_step if viewer is not None else None)
+    finally:
+        if viewer is not None:
+            viewer.close()
     if args.json:
         print(json.dumps({r.label: {"summary": r.summary, "timing": r.timing} for r in results}, indent=2))
     else:

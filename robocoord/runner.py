@@ -122,9 +122,12 @@ def _progress(sc: Scenario, spec: ControllerSpec, enabled: bool) -> Any:
 
 
 def run_all(scenario: Scenario, *, out_dir: str | Path | None = None, gui: bool = False,
-            progress: bool = False, seed: int | None = None) -> list[Result]:
-    """The scenario's controller, then each baseline on the same seed; baselines go to ``out/baselines/<label>``."""
-    results = [run(scenario, out_dir=out_dir, gui=gui, progress=progress, seed=seed)]
+            progress: bool = False, seed: int | None = None, on_step: Any = None) -> list[Result]:
+    """The scenario's controller, then each baseline on the same seed; baselines go to ``out/baselines/<label>``.
+
+    ``on_step`` (e.g. a live viewer) follows the scenario's own controller only.
+    """
+    results = [run(scenario, out_dir=out_dir, gui=gui, progress=progress, seed=seed, on_step=on_step)]
     for spec in scenario.baselines:
         sub = Path(out_dir) / "baselines" / spec.display if out_dir is not None else None
         results.append(run(scenario, controller=spec, out_dir=sub, progress=progress, seed=seed))

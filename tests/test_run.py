@@ -127,3 +127,34 @@ def test_list_and_schema(capsys):
     assert main(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
     assert {"world", "fleet", "controller", "horizon"} <= set(schema["properties"])
+
+
+def test_view_flag_port_in_use_is_a_clear_error(tmp_path):
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    port = s.getsockname()[1]
+    try:
+        proc = run_cli("run", "amr_goto", "--view", "--port", str(port), "--out", str(tmp_path / "v"))
+    finally:
+        s.close()
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert str(port) in proc.stderr
+    assert not (tmp_path / "v").exists()
+
+
+def test_view_flag_streams_a_live_run(tmp_path):
+    pytest.importorskip("viser")
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    proc = run_cli("run", "amr_goto", "--view", "--port", str(port), "--quiet", "--set", "horizon=10",
+                   "--out", str(tmp_path / "v"))
+    assert proc.returncode == 0, proc.stderr
+    assert f"http://127.0.0.1:{port}" in proc.stderr
+    assert (tmp_path / "v" / "summary.json").is_file()
