@@ -146,7 +146,7 @@ class _ViewerBase:
         self.overlays = overlay_log
         self.dt = dt
         self.n = int(np.asarray(frames.frame(0)[0]).shape[0]) if len(frames) else int(self.scene.get("n") or 0)
-        self.shape = meshes.robot_shape(self.scene)
+        self.shape = meshes.robot_shape(self.scene, self.n)
         self.base_colors = meshes.distinct_colors(self.n)
         self.robot_scale = self.auto_robot_scale()
         self.selected: Optional[int] = None
@@ -249,7 +249,7 @@ class _ViewerBase:
         # lod="off": robots are small and few triangles; decimated LODs would only blur the shapes.
         self.body = s.add_batched_meshes_simple("/robots/body", bv, bf, batched_wxyzs=q, batched_positions=pos,
                                                 batched_scales=sc, batched_colors=meshes.instance_colors(self.base_colors), lod="off", flat_shading=True,
-                                                cast_shadow=n <= 2000, receive_shadow=False)
+                                                cast_shadow=n <= 300, receive_shadow=False)
         self.accent = s.add_batched_meshes_simple("/robots/accent", av, af, batched_wxyzs=q, batched_positions=pos,
                                                   batched_scales=sc, batched_colors=meshes.instance_colors(np.tile(np.array(ACCENT_RGB, np.uint8), (n, 1))),
                                                   lod="off", flat_shading=True, cast_shadow=False,
@@ -412,7 +412,7 @@ class _ViewerBase:
         if len(geo.ring_index):
             # Instanced unit rings scaled to each radius: they then move with the robots at the cost of
             # one positions array per frame, not a re-sent line set.
-            rv, rf = meshes.annulus(0.96, 1.0, 48)
+            rv, rf = meshes.annulus(0.96, 1.0, 2 * meshes.segments_for(len(geo.ring_index)))
             r = len(geo.ring_index)
             self._set_layer("rings", s.add_batched_meshes_simple(
                 "/overlay/rings", rv, rf, batched_wxyzs=meshes.yaw_to_wxyz(np.zeros(r)),

@@ -11,7 +11,7 @@ kinds, at the body centre for UAVs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -236,14 +236,25 @@ def _param(robot: dict[str, Any], names: Sequence[str], default: float) -> float
     return float(default)
 
 
-def robot_shape(scene: dict[str, Any]) -> RobotShape:
-    """The drawn shape of the scene's robot kind, sized from ``scene['robot']`` / ``scene['radius']``."""
+def segments_for(n: int) -> int:
+    """Round-part resolution for a fleet of ``n``: every instance costs its triangles each frame, and a
+    software renderer (headless Chromium, no GPU) slows down ~linearly with them (measured: 1,000
+    AMRs 1.4 fps with 32-gon discs, 11 fps with 8-gons)."""
+    return 32 if n <= 64 else 16 if n <= 300 else 8
+
+
+def robot_shape(scene: dict[str, Any], n: Optional[int] = None) -> RobotShape:
+    """The drawn shape of the scene's robot kind, sized from ``scene['robot']`` / ``scene['radius']``.
+
+    ``n`` (fleet size, default ``scene['n']``) picks the resolution of round parts.
+    """
     kind = scene["kind"]
+    seg = segments_for(int(n if n is not None else scene.get("n") or 1))
     robot = scene.get("robot") or {}
     r = _param(robot, ("radius",), float(scene.get("radius") or 0.3))
     if kind == "amr":
         h = _param(robot, ("height",), max(0.6 * r, 0.1))
-        body = cylinder(r, h, 32)
+        body = cylinder(r, h, seg)
         # Heading marker: a flat arrow on the lid pointing +x.
         tri = np.array([[0.85 * r, 0.0], [-0.25 * r, 0.5 * r], [-0.25 * r, -0.5 * r]])
         accent = prism(tri, h, h + 0.08 * r + 0.01)
@@ -253,7 +264,7 @@ def robot_shape(scene: dict[str, Any]) -> RobotShape:
         rotor = _param(robot, ("rotor_radius",), 0.42 * r)
         t = max(0.08 * r, 0.02)
         d = arm / np.sqrt(2.0)
-        rotors = [cylinder(rotor, 0.04 * r + 0.005, 20, z0=0.5 * t, center=(sx * d, sy * d, 0.0))
+        rotors = [cylinder(rotor, 0.04 * r + 0.005, max(seg * 5 // 8, 6), z0=0.5 * t, center=(sx * d, sy * d, 0.0))
                   for sx in (1, -1) for sy in (1, -1)]
         # Coloured: hub and rotor discs (what one sees from above); dark: arms and the nose (heading).
         body = merge([box((0.6 * r, 0.45 * r, 0.25 * r)), *rotors])
@@ -276,7 +287,7 @@ def robot_shape(scene: dict[str, Any]) -> RobotShape:
             box((0.5 * length, 0.88 * width, height - top), (-0.08 * length, 0.0, 0.5 * (top + height))),
         ])
         tw = min(0.16 * width, 0.5 * wr + 0.05)
-        wheels = [cylinder(wr, tw, 16, z0=-0.5 * tw, axis="y", center=(sx * 0.5 * wb, sy * 0.5 * width, wr))
+        wheels = [cylinder(wr, tw, max(seg // 2, 6), z0=-0.5 * tw, axis="y", center=(sx * 0.5 * wb, sy * 0.5 * width, wr))
                   for sx in (1, -1) for sy in (1, -1)]
         # Windscreen: a dark slab at the front of the cabin tells the heading at a glance.
         screen = box((0.04 * length, 0.8 * width, 0.7 * (height - top)), (0.19 * length, 0.0, 0.5 * (top + height)))

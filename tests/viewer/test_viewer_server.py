@@ -219,3 +219,36 @@ def test_cli_serves_until_interrupted(tmp_path: Path) -> None:
     err = "".join(lines)
     assert p.returncode == 0, err
     assert f"open http://127.0.0.1:{port} in a browser" in err and "Traceback" not in err
+
+
+def test_real_run_directory_and_live_hook(tmp_path: Path) -> None:
+    """A run directory written by the real runner opens in the viewer; the live hook follows a real run."""
+    from robocoord.runner import run
+    from robocoord.scenario import load_scenario
+
+    sc = load_scenario(ROOT / "scenarios" / "amr_goto.yaml", ["horizon=40"])
+    res = run(sc, out_dir=tmp_path / "amr")
+    v = ReplayViewer(res.run_dir, port=0)
+    try:
+        assert v.n == sc.fleet.count and v.scene["kind"] == "amr" and v.obstacle_triangles > 0
+        v.seek(40)
+        assert np.allclose(v.body.batched_positions[:, :2], v.run.pos[-1, :, :2])
+    finally:
+        v.close()
+
+    lv = LiveViewer(None, port=0, title="amr_goto live")
+    seen: list[int] = []
+    try:
+        def hook(world, obs, cmd) -> None:
+            lv.on_step(world, obs, cmd)
+            seen.append(len(lv.frames))
+
+        res2 = run(sc, on_step=hook)
+        assert seen == list(range(1, 41))
+        assert np.allclose(lv.body.batched_positions[:, :2], v.run.pos[-1, :, :2], atol=1e-5)
+        lv.select(0)
+        assert lv.selection_info()["goal"] == pytest.approx(
+            np.asarray(sc.tasks.positions[0], float).tolist(), abs=1e-6)
+        assert res2.summary == res.summary  # watching does not change the run
+    finally:
+        lv.close()
