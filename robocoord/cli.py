@@ -12,19 +12,13 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from robocoord.errors import UserError
+from robocoord.paths import SCENARIO_DIR, find_file
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 
 
 def _scenario_path(arg: str) -> Path:
     """A scenario file, or the name of one shipped in ``scenarios/`` (``robocoord run amr_goto``)."""
-    p = Path(arg)
-    if p.exists():
-        return p
-    for cand in (SCENARIO_DIR / arg, SCENARIO_DIR / f"{arg}.yaml"):
-        if cand.is_file():
-            return cand
-    raise UserError(f"{arg}: no such scenario file (and no shipped scenario of that name; see `robocoord list`)")
+    return find_file(arg, SCENARIO_DIR, "scenario")
 
 
 def _add_set(p: argparse.ArgumentParser) -> None:

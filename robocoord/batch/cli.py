@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from robocoord.errors import UserError
+from robocoord.paths import SWEEP_DIR, find_file
 
-SWEEP_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "sweeps"
 
 
 def add_batch_commands(subparsers: Any) -> None:
@@ -71,13 +71,7 @@ def dispatch_batch(args: argparse.Namespace) -> Optional[int]:
 
 
 def _sweep_path(arg: str) -> Path:
-    p = Path(arg)
-    if p.exists():
-        return p
-    for cand in (SWEEP_DIR / arg, SWEEP_DIR / f"{arg}.yaml"):
-        if cand.is_file():
-            return cand
-    raise UserError(f"{arg}: no such sweep file (and no shipped sweep of that name in {SWEEP_DIR})")
+    return find_file(arg, SWEEP_DIR, "sweep")
 
 
 def batch_command(args: argparse.Namespace, out: str) -> str:
