@@ -315,6 +315,12 @@ def run_batch(sweep: Sweep, out: str | Path, *, workers: Optional[int] = None, r
     """
     t_start = time.monotonic()
     runs = sweep.runs()
+    try:  # a run function that does not import would fail every run: say so once, up front
+        from robocoord.batch.worker import resolve_run_fn
+
+        resolve_run_fn(run_fn)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise UserError(f"run function {run_fn!r} cannot be loaded: {exc}") from None
     if ray:
         import_ray()  # fail before touching the store
     workers = workers if workers is not None else (os.cpu_count() or 1)

@@ -12,8 +12,8 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
-from robocoord.batch.report import RUNTIME, GroupStats
-from robocoord.batch.sweep import value_label
+from robocoord.batch.report import RUNTIME, GroupStats, cell, key_labels
+from robocoord.batch.sweep import canonical_json
 
 SIZE_KEY = "fleet.count"
 
@@ -45,13 +45,14 @@ def make_plots(groups: Sequence[GroupStats], group_keys: Sequence[str], metrics:
 
 def _series(groups: Sequence[GroupStats], other: Sequence[str]) -> dict[str, list[GroupStats]]:
     # Keys with a single value across all groups do not name a series.
-    varying = [k for k in other if len({value_label(g.group.get(k)) for g in groups}) > 1]
+    varying = [k for k in other if len({canonical_json(g.group.get(k)) for g in groups}) > 1]
+    labels = key_labels(groups, varying)
     out: dict[str, list[GroupStats]] = {}
     for g in groups:
         if len(varying) == 1:
-            name = value_label(g.group.get(varying[0]))
+            name = cell(labels, varying[0], g.group.get(varying[0]))
         else:
-            name = ", ".join(f"{k}={value_label(g.group.get(k))}" for k in varying)
+            name = ", ".join(f"{k}={cell(labels, k, g.group.get(k))}" for k in varying)
         out.setdefault(name, []).append(g)
     return out
 

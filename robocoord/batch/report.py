@@ -26,7 +26,7 @@ from typing import Any, Optional, Sequence
 
 from robocoord.batch.stats import Estimate, format_estimate, mean_ci
 from robocoord.batch.store import ResultsStore, RunRecord, iter_numeric
-from robocoord.batch.sweep import value_label
+from robocoord.batch.sweep import canonical_json, distinct_labels, value_label
 from robocoord.errors import UserError
 
 RUNTIME = "step_ms_mean"       # from each run's timing; shown as ms/step
@@ -100,11 +100,20 @@ def parse_metrics_arg(text: Optional[str]) -> Optional[list[str]]:
     return out
 
 
+def key_labels(groups: Sequence[GroupStats], keys: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Per key, the label of each value, unique among the values that key takes in these groups."""
+    return {k: distinct_labels([g.group.get(k) for g in groups]) for k in keys}
+
+
+def cell(labels: dict[str, dict[str, str]], key: str, value: Any) -> str:
+    return labels.get(key, {}).get(canonical_json(value)) or value_label(value)
+
+
 def group_columns(groups: Sequence[GroupStats], group_keys: Sequence[str]) -> list[str]:
     """Swept keys that actually vary between groups (a one-value grid key is shown in the caption)."""
     cols = []
     for k in group_keys:
-        vals = {value_label(g.group.get(k)) for g in groups}
+        vals = {canonical_json(g.group.get(k)) for g in groups}
         if len(vals) > 1 or len(groups) == 1:
             cols.append(k)
     return cols
@@ -138,8 +147,9 @@ def rich_table(store: ResultsStore, metrics: Optional[Sequence[str]] = None) -> 
         t.add_column("failed", justify="right")
     for m in mets:
         t.add_column(metric_header(m), justify="right")
+    labels = key_labels(groups, keys)
     for g in groups:
-        row = [value_label(g.group.get(k)) for k in keys] + [str(g.n_done)]
+        row = [cell(labels, k, g.group.get(k)) for k in keys] + [str(g.n_done)]
         if n_failed:
             row.append(str(g.n_failed) if g.n_failed else "")
         row += [_fmt_cell(g.estimate(m)) for m in mets]
@@ -209,8 +219,9 @@ def markdown_report(store: ResultsStore, out_path: Optional[Path], opts: ReportO
         header = list(keys) + ["n"] + (["failed"] if n_failed else []) + [metric_header(m) for m in shown]
         right = [False] * len(keys) + [True] * (len(header) - len(keys))
         rows = []
+        labels = key_labels(groups, keys)
         for g in groups:
-            row = [value_label(g.group.get(k)) for k in keys] + [str(g.n_done)]
+            row = [cell(labels, k, g.group.get(k)) for k in keys] + [str(g.n_done)]
             if n_failed:
                 row.append(str(g.n_failed))
             row += [_fmt_cell(g.estimate(m)) for m in shown]

@@ -138,11 +138,16 @@ class Sweep:
         zip_rows = [{k: v[i] for k, v in self.zip.items()} for i in range(n_zip)]
         return [{**g, **z} for g in grid_pts for z in zip_rows]
 
+    def value_labels(self) -> dict[str, dict[str, str]]:
+        """Per swept key: canonical JSON of each value -> a label unique among that key's values."""
+        return {k: distinct_labels(list(v)) for k, v in {**self.grid, **self.zip}.items()}
+
     def runs(self) -> list[RunSpec]:
         out = []
+        labels = self.value_labels()
         for point in self.points():
             overrides = {**self.set, **point}
-            label = group_label(point)
+            label = group_label(point, labels)
             for seed in self.seeds:
                 data = merged_data(self.base_data, overrides, self.source)
                 data["seed"] = seed
@@ -166,7 +171,7 @@ class Sweep:
         if not bad:
             return
         i, point, exc = bad[0]
-        what = f"combination {i + 1} of {len(points)} ({group_label(point) or 'no swept keys'})"
+        what = f"combination {i + 1} of {len(points)} ({group_label(point, self.value_labels()) or 'no swept keys'})"
         lines = [f"{self.source}: {what} does not give a valid scenario (base {self.base_source}):"]
         lines += [f"  {loc or '<top level>'}: {msg}" for loc, msg in exc.problems]
         if len(bad) > 1:
@@ -196,8 +201,39 @@ def value_label(v: Any) -> str:
     return str(v)
 
 
-def group_label(point: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={value_label(v)}" for k, v in point.items())
+def full_value_label(v: Any) -> str:
+    """A longer label that shows a controller's parameters: ``goto(gain=2)``."""
+    if isinstance(v, dict) and isinstance(v.get("name"), str):
+        params = v.get("params") or {}
+        inner = ", ".join(f"{k}={value_label(x)}" for k, x in sorted(params.items()))
+        return f"{v.get('label') or v['name']}({inner})"
+    return value_label(v)
+
+
+def distinct_labels(values: list[Any]) -> dict[str, str]:
+    """canonical JSON of each value -> its label; where short labels collide, longer ones, then JSON."""
+    uniq = {canonical_json(v): v for v in values}
+
+    def collide(labels: dict[str, str]) -> set[str]:
+        seen: dict[str, int] = {}
+        for lab in labels.values():
+            seen[lab] = seen.get(lab, 0) + 1
+        return {lab for lab, n in seen.items() if n > 1}
+
+    labels = {k: value_label(v) for k, v in uniq.items()}
+    dup = collide(labels)
+    labels = {k: full_value_label(uniq[k]) if lab in dup else lab for k, lab in labels.items()}
+    dup = collide(labels)
+    return {k: k if lab in dup else lab for k, lab in labels.items()}
+
+
+def group_label(point: dict[str, Any], labels: Optional[dict[str, dict[str, str]]] = None) -> str:
+    """``fleet.count=16, controller=slow``; ``labels`` (key -> distinct_labels) disambiguates values."""
+    parts = []
+    for k, v in point.items():
+        lab = (labels or {}).get(k, {}).get(canonical_json(v)) or value_label(v)
+        parts.append(f"{k}={lab}")
+    return ", ".join(parts)
 
 
 def set_path(data: dict[str, Any], key: str, value: Any, where: str) -> None:
@@ -271,7 +307,7 @@ def sweep_from_dict(data: Any, *, source: str = "<sweep>", base_dir: Path | str 
         if not base_path.is_file():
             raise UserError(f"{source}: base: scenario file not found: {base_path}")
         base_data = load_yaml(base_path)
-        base_source, scen_dir = str(base_path), base_path.resolve().parent
+        base_source, scen_dir = str(base_path.resolve()), base_path.resolve().parent
     else:
         base_data, base_source, scen_dir = dict(sf.base), f"{source} (inline base)", base_dir.resolve()
     zip_lens = {k: len(v) for k, v in sf.zip.items()}

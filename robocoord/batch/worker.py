@@ -32,6 +32,11 @@ def init_worker() -> None:
     os.environ.update(THREAD_ENV)
     # The parent handles Ctrl-C (and stops the pool); workers ignoring it print no tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Warm up now, with the limits in place: imports then never run under a run's alarm (an alarm
+    # firing inside an import would leave half-initialised modules behind in this worker).
+    import robocoord.runner  # noqa: F401
+    import robocoord.scenario  # noqa: F401
+
     limit_torch_threads()
 
 
@@ -108,13 +113,14 @@ def execute(task: Task) -> dict[str, Any]:
     started = time.time()
     out: dict[str, Any] = {"run_id": task.run_id, "started": started, "worker": f"{socket.gethostname()}:{os.getpid()}",
                            "run_dir": task.out_dir}
-    disarm = _alarm(task.timeout_s) if task.timeout_s else (lambda: None)
     try:
-        try:
-            from robocoord.scenario import scenario_from_dict
+        from robocoord.scenario import scenario_from_dict
 
-            sc = scenario_from_dict(task.scenario_data, source=task.source, base_dir=task.base_dir)
-            fn = resolve_run_fn(task.run_fn)
+        sc = scenario_from_dict(task.scenario_data, source=task.source, base_dir=task.base_dir)
+        fn = resolve_run_fn(task.run_fn)
+        # The limit covers the run itself, not loading the scenario and the run function.
+        disarm = _alarm(task.timeout_s) if task.timeout_s else (lambda: None)
+        try:
             res = fn(sc, seed=task.seed, out_dir=task.out_dir)
         finally:
             disarm()
