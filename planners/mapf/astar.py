@@ -89,37 +89,44 @@ class ReservationTable:
 
 
 def space_time_astar(graph: GridGraph, start: int, goal: int, h: Sequence[float],
-                     res: ReservationTable, horizon: int) -> list[int] | None:
+                     res: ReservationTable, horizon: int, t0: int = 0) -> list[int] | None:
     """Windowed space-time A* (Silver 2005; windowing as in RHCR, Li et al. AAAI 2021).
 
-    Returns the node at t = 0..horizon (length ``horizon + 1``) avoiding ``res`` and minimising
-    the arrival time at ``goal`` where the agent can then stay until ``horizon``; when that is not
-    possible within the window, minimising ``horizon + h[node at horizon]`` (the cost-to-go
-    beyond the window, where conflicts are not considered). None when every state is blocked.
-    ``h`` must be consistent with h[goal] = 0 (e.g. a BFS distance table).
+    Returns the node at t = t0..horizon (length ``horizon - t0 + 1``) avoiding ``res``. Cost:
+    the first arrival time at ``goal`` (in lifelong MAPF a reached goal is replaced at once, so
+    the agent only has to *touch* it; the rest of the path merely has to be conflict-free, and
+    staying on the goal is preferred), or ``horizon + h[node at horizon]`` when the goal is not
+    reached within the window (conflicts beyond it are not considered). None when every state
+    is blocked. ``h`` must be consistent with ``h[goal] = 0`` (e.g. a BFS distance table).
     """
     S, F = graph.F + 1, graph.F
     nbr = graph.nbr
-    if not res.vertex_free(start, 0):
+    if not res.vertex_free(start, t0):
         return None
-    parent = {start: -1}                  # state key t*S+v -> parent key (g = t is unique)
-    open_ = [(h[start], 0, start, 0)]     # (f, -t, v, t): deeper first among equal f
+    # state = (node, time, goal visited?), key ((t * S + v) << 1) | visited; g is fixed by t
+    vis = int(start == goal)
+    key = ((t0 * S + start) << 1) | vis
+    parent = {key: -1}
+    # (f, -t, off goal, v, t, visited): deeper first among equal f, then staying on the goal
+    open_ = [(t0 if vis else t0 + h[start], -t0, 0, start, t0, vis)]
     while open_:
-        _, _, v, t = heapq.heappop(open_)
-        if t == horizon or (v == goal and all(res.vertex_free(v, k) for k in range(t, horizon + 1))):
-            key, path = t * S + v, []
+        f, _, _, v, t, vis = heapq.heappop(open_)
+        key = ((t * S + v) << 1) | vis
+        if t == horizon:
+            path = []
             while key >= 0:
-                path.append(key % S)
+                path.append((key >> 1) % S)
                 key = parent[key]
-            path.reverse()
-            return path + [v] * (horizon - t)
+            return path[::-1]
         nt = t + 1
         for u in nbr[v].tolist():
-            nk = nt * S + u
+            nvis = vis | (u == goal)
+            nk = ((nt * S + u) << 1) | nvis
             if u == F or nk in parent or not res.move_free(v, u, nt):
                 continue
-            parent[nk] = t * S + v
-            heapq.heappush(open_, (nt + h[u], -nt, u, nt))
+            parent[nk] = key
+            nf = f if vis else (nt if nvis else nt + h[u])
+            heapq.heappush(open_, (nf, -nt, u != goal, u, nt, nvis))
     return None
 
 

@@ -30,7 +30,9 @@ from planners.mapf.moves import check_conflicts
 from planners.mapf.pibt import PIBT
 from planners.mapf.windowed import WindowedPlanner
 
-WFI = Path(__file__).resolve().parents[2] / "data" / "pogema" / "wfi_warehouse.yaml"
+DATA = Path(__file__).resolve().parents[2] / "data"
+WFI = DATA / "pogema" / "wfi_warehouse.yaml"
+LORR = DATA / "lorr"
 
 PLANNERS: dict[str, Callable[[], LifelongPlanner]] = {
     "pibt": PIBT,
@@ -55,6 +57,14 @@ def load_pogema_ascii(path: Path, name: str = "wfi_warehouse") -> np.ndarray:
     if not rows or len({len(r) for r in rows}) != 1:
         raise ValueError(f"{path}: map {name!r} not found or rows of unequal length")
     return np.array(rows)
+
+
+def load_movingai(path: Path) -> np.ndarray:
+    """``(H, W)`` bool blocked grid of a MovingAI / LoRR ``.map`` (``.GSE`` free, ``@OTW`` blocked)."""
+    lines = Path(path).read_text().splitlines()
+    k = next(i for i, line in enumerate(lines) if line.strip() == "map")
+    rows = [line.rstrip("\r\n") for line in lines[k + 1:] if line.strip()]
+    return np.array([[ch in "@OTW" for ch in row] for row in rows])
 
 
 def resolve_soft(cur: np.ndarray, nxt: np.ndarray) -> np.ndarray:
@@ -100,13 +110,50 @@ def run_episode(planner: LifelongPlanner, grid: np.ndarray, n_agents: int, steps
     return {"throughput": reached / steps, "ms_per_step": 1e3 * plan_s / steps, "conflicts": conflicts}
 
 
+def run_lorr(planner: LifelongPlanner, steps: int, seed: int = 0) -> dict:
+    """LoRR 2023 ``warehouse_large`` with its 10,000 agents: tasks from the task file handed out
+    in order (first N to agents 0..N-1, then the next one to whoever finishes). One-step moves,
+    no orientation (LoRR's own action model rotates; this is the POGEMA move model). Returns
+    throughput, the first step's time (distance tables for 10,000 goals) and ms/step after it."""
+    blocked = load_movingai(LORR / "warehouse_large.map")
+    W = blocked.shape[1]
+    lin = np.loadtxt(LORR / "Warehouse_10000.agents", dtype=np.int64, skiprows=1)
+    tasks = np.loadtxt(LORR / "warehouse_large.tasks", dtype=np.int64, skiprows=1)
+    pos = np.stack(np.divmod(lin, W), axis=1)
+    n = len(pos)
+    goals = np.stack(np.divmod(tasks[:n], W), axis=1)
+    nxt_task = n
+    planner.reset(blocked, pos, goals, np.random.default_rng(seed))
+    reached, times = 0, []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        nxt = planner.step(pos, goals)
+        times.append(time.perf_counter() - t0)
+        pos = nxt
+        for i in np.flatnonzero((pos == goals).all(axis=1)).tolist():
+            reached += 1
+            goals[i] = divmod(int(tasks[nxt_task % len(tasks)]), W)
+            nxt_task += 1
+    return {"throughput": reached / steps, "first_step_s": times[0],
+            "ms_per_step": 1e3 * float(np.mean(times[1:])) if steps > 1 else float("nan")}
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--agents", type=int, nargs="+", default=[32, 64, 96, 128, 160, 192])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--steps", type=int, default=256)
     ap.add_argument("--planners", nargs="+", default=list(PLANNERS), choices=list(PLANNERS))
+    ap.add_argument("--lorr", type=int, metavar="STEPS", default=0,
+                    help="instead: run the PIBT planners on LoRR warehouse_large, 10,000 agents")
     args = ap.parse_args(argv)
+    if args.lorr:
+        for name in [p for p in args.planners if p.startswith("pibt")]:
+            r = run_lorr(PLANNERS[name](), args.lorr)
+            print(f"{name}: LoRR warehouse_large 10,000 agents, {args.lorr} steps: throughput "
+                  f"{r['throughput']:.2f} tasks/step, first step {r['first_step_s']:.1f} s "
+                  f"(distance tables), then {r['ms_per_step']:.0f} ms/step", flush=True)
+        return
     grid = load_pogema_ascii(WFI)
     print(f"wfi_warehouse {grid.shape}, {args.steps} steps, seeds {args.seeds}")
     print(f"{'planner':<12}{'agents':>7}{'throughput':>12}{'±sd':>7}{'ms/step':>10}{'conflicts':>11}")

@@ -26,9 +26,10 @@ from planners.mapf.graph import GridGraph
 
 
 def prioritised_plan(graph: GridGraph, Q: list[int], goal: list[int], h: list[list[int]],
-                     order: list[int], window: int) -> tuple[list[list[int]], set[int]]:
+                     order: list[int], window: int
+                     ) -> tuple[list[list[int]], set[int], ReservationTable]:
     """Windowed prioritised planning: paths ``(N, window + 1)`` of node ids, conflict-free for
-    t = 0..window, and the set of agents that failed and wait in place."""
+    t = 0..window, the set of agents that failed and wait in place, and the reservations."""
     res = ReservationTable(graph.F)
     paths: list[list[int] | None] = [None] * len(Q)
     failed: set[int] = set()
@@ -47,17 +48,17 @@ def prioritised_plan(graph: GridGraph, Q: list[int], goal: list[int], h: list[li
                     queue.appendleft(j)
         paths[i] = path
         res.reserve(path)
-    return paths, failed
+    return paths, failed, res
 
 
 class WindowedPlanner:
     """RHCR-style lifelong planner (see module docstring); implements `LifelongPlanner`.
 
-    ``window`` w >= ``replan_every`` h >= 1; ``restarts`` extra priority orders tried when some
-    agent fails.
+    ``window`` w >= ``replan_every`` h >= 1; ``restarts``: extra priority orders tried when some
+    agent fails; ``max_table_bytes``: memory cap of the distance cache.
     """
 
-    def __init__(self, window: int = 10, replan_every: int = 5, restarts: int = 1,
+    def __init__(self, window: int = 10, replan_every: int = 5, restarts: int = 2,
                  max_table_bytes: int = 2 * 1024 ** 3):
         if not 1 <= replan_every <= window:
             raise ValueError(f"WindowedPlanner: need 1 <= replan_every <= window, got "
@@ -76,52 +77,70 @@ class WindowedPlanner:
         self.graph.nodes(starts, "starts")
         self.graph.nodes(goals, "goals")
         self.rng = rng
-        self.paths: np.ndarray | None = None   # (N, window + 1) nodes of the current plan
-        self.k = 0                             # steps executed since the last replan
-        self.n_failed: list[int] = []          # failed agents at each replan (diagnostics)
+        self.paths: list[list[int]] | None = None   # node at t = 0..window of the current plan
+        self.goals: np.ndarray | None = None        # goals the current paths lead to
+        self.res: ReservationTable | None = None
+        self.k = 0                                  # steps executed since the last replan
+        self.n_failed: list[int] = []               # failed agents at each replan (diagnostics)
 
     def step(self, positions: np.ndarray, goals: np.ndarray) -> np.ndarray:
         Q = self.graph.nodes(positions, "positions")
         goal = self.graph.nodes(goals, "goals")
-        if (self.paths is None or self.k >= self.replan_every or len(Q) != len(self.paths)
-                or not np.array_equal(self.paths[:, self.k], Q)):
-            self.paths = self._replan(Q, goal)
-            self.k = 0
-        self.k += 1
-        return self.graph.cells(self.paths[:, self.k])
+        k = self.k
+        if (self.paths is None or k >= self.replan_every or len(Q) != len(self.paths)
+                or any(p[k] != q for p, q in zip(self.paths, Q.tolist()))):
+            self._replan(Q, goal)
+            k = 0
+        else:
+            for i in np.flatnonzero(goal != self.goals).tolist():
+                self._replan_one(i, int(goal[i]), k)
+        self.k = k + 1
+        return self.graph.cells(np.array([p[k + 1] for p in self.paths], dtype=np.int64))
 
-    def _replan(self, Q: np.ndarray, goal: np.ndarray) -> np.ndarray:
+    def _heuristics(self, goal: np.ndarray) -> list[list[int]]:
+        slots = self.tables.slots(goal)
+        return [self.tables.store[s].tolist() for s in slots.tolist()]
+
+    def _replan(self, Q: np.ndarray, goal: np.ndarray) -> None:
         UNR = self.tables.unreachable
         d = self.tables.dist(goal, Q)
+        self.goals = goal.copy()
         goal = np.where(d >= UNR, Q, goal)          # unreachable goal: plan to park instead
-        slots = self.tables.slots(goal)
-        h = [self.tables.store[s].tolist() for s in slots.tolist()]
+        h = self._heuristics(goal)
         Ql, gl = Q.tolist(), goal.tolist()
-        orders = [np.argsort(-np.minimum(d, UNR - 1), kind="stable").tolist()]
-        orders += [self.rng.permutation(len(Q)).tolist() for _ in range(self.restarts)]
+        order = np.argsort(-np.minimum(d, UNR - 1), kind="stable").tolist()   # far first
         best = None
-        for order in orders:
-            paths, failed = prioritised_plan(self.graph, Ql, gl, h, order, self.window)
+        for attempt in range(self.restarts + 1):
+            paths, failed, res = prioritised_plan(self.graph, Ql, gl, h, order, self.window)
             cost = sum(_cost(p, g, hh) for p, g, hh in zip(paths, gl, h))
             if best is None or (len(failed), cost) < best[0]:
-                best = ((len(failed), cost), paths)
+                best = ((len(failed), cost), paths, res)
             if not failed:
                 break
+            order = [i for i in order if i in failed] + [i for i in order if i not in failed]
         self.n_failed.append(best[0][0])
-        return np.array(best[1], dtype=np.int64)
+        self.paths, self.res = best[1], best[2]
+
+    def _replan_one(self, i: int, goal: int, k: int) -> None:
+        """Agent i got a new goal at step k of the plan: replan it alone for t = k..window."""
+        self.goals[i] = goal
+        old = self.paths[i]
+        h = self._heuristics(np.array([goal]))[0]
+        if h[old[k]] >= self.tables.unreachable:    # unreachable goal: park instead
+            goal = old[k]
+            h = self._heuristics(np.array([goal]))[0]
+        self.res.release(old)
+        new = space_time_astar(self.graph, old[k], goal, h, self.res, self.window, t0=k)
+        self.paths[i] = old if new is None else old[:k] + new
+        self.res.reserve(self.paths[i])
 
     def planned_paths(self) -> list[np.ndarray] | None:
         """Remaining planned cells of each agent (from its current cell to the window's end)."""
         if self.paths is None:
             return None
-        return [self.graph.cells(p[self.k:]) for p in self.paths]
+        return [self.graph.cells(np.array(p[self.k:])) for p in self.paths]
 
 
 def _cost(path: list[int], goal: int, h: list[int]) -> int:
-    """Arrival time at goal if the path ends there, else window length + cost-to-go."""
-    if path[-1] == goal:
-        t = len(path) - 1
-        while t > 0 and path[t - 1] == goal:
-            t -= 1
-        return t
-    return len(path) - 1 + h[path[-1]]
+    """First arrival time at goal, else window length + cost-to-go (as `space_time_astar`)."""
+    return path.index(goal) if goal in path else len(path) - 1 + h[path[-1]]
