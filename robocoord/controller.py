@@ -102,12 +102,15 @@ class Commands:
     - ``velocity``: (N, dim) desired world-frame velocities; each robot kind tracks them.
     - ``control``: (N, k) native controls of the robot kind (``model.control_names``).
     - ``actions``: (N,) grid actions, POGEMA order 0 wait, 1 up, 2 down, 3 left, 4 right.
+    ``decisions`` carries non-motion choices a domain task acts on (UAV user/subchannel assignment,
+    collaborators the ego accepts in fusion...); the task measures their effect itself.
     ``overlay`` is recorded for the viewer (planned paths, alphas, flags...); keep it JSON-serialisable.
     """
 
     velocity: Optional[np.ndarray] = None
     control: Optional[np.ndarray] = None
     actions: Optional[np.ndarray] = None
+    decisions: Optional[dict[str, Any]] = None
     overlay: Optional[dict[str, Any]] = None
 
     def which(self) -> str:

@@ -30,20 +30,42 @@ BUILTINS: dict[str, str] = {
 
 
 @lru_cache(maxsize=1)
+def _builtin_catalogue() -> dict[str, str]:
+    """BUILTINS plus each domain's ``robocoord/controllers/catalogue_<domain>.py`` ``CONTROLLERS`` dict.
+
+    One small catalogue file per domain keeps the domains independent; the files hold only strings
+    (no imports), so reading them stays cheap.
+    """
+    import pkgutil
+
+    import robocoord.controllers as pkg
+
+    found = dict(BUILTINS)
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+        if info.name.startswith("catalogue_"):
+            mod = importlib.import_module(f"{pkg.__name__}.{info.name}")
+            for name, target in mod.CONTROLLERS.items():
+                if name in found:
+                    raise RuntimeError(f"controller {name!r} registered twice ({info.name})")
+                found[name] = target
+    return found
+
+
+@lru_cache(maxsize=1)
 def _plugins() -> dict[str, str]:
     found = {}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name not in BUILTINS:  # built-ins win: a plug-in cannot shadow them
+        if ep.name not in _builtin_catalogue():  # built-ins win: a plug-in cannot shadow them
             found[ep.name] = ep.value
     return found
 
 
 def controller_names() -> list[str]:
-    return sorted({**BUILTINS, **_plugins()})
+    return sorted({**_builtin_catalogue(), **_plugins()})
 
 
 def controller_class(name: str) -> type["Controller"]:
-    target = BUILTINS.get(name) or _plugins().get(name)
+    target = _builtin_catalogue().get(name) or _plugins().get(name)
     if target is None:
         raise UserError(f"unknown controller {name!r}; registered: {', '.join(controller_names())}")
     module, _, attr = target.partition(":")

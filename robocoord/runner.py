@@ -90,6 +90,9 @@ def run(scenario: Scenario, *, controller: ControllerSpec | None = None, out_dir
             bar.close()
         summary = rec.summary(world.arrival_step, world.reached)
         timing = rec.timing()
+        task_summary, task_timing = world.task_summary()
+        summary.update(task_summary)
+        timing.update(task_timing)
         scene = world.scene_description()
     finally:
         ctrl.close()

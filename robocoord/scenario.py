@@ -12,8 +12,6 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 import yaml
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
@@ -21,15 +19,11 @@ from pydantic import (
 )
 
 from robocoord.errors import ScenarioError, UserError
+from robocoord.strict import Point, PosFloat, Strict
+from robocoord.tasks import DomainTask, domain_task_specs
 
 Fidelity = Literal["grid", "kinematic", "physics"]
 RobotKind = Literal["amr", "uav", "cav"]
-PosFloat = Annotated[float, Field(gt=0)]
-Point = Annotated[list[float], Field(min_length=2, max_length=3)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=False)
 
 
 # --- world ----------------------------------------------------------------------------------------
@@ -149,7 +143,8 @@ class LifelongTask(Strict):
         return self
 
 
-Task = Annotated[Union[GoalsTask, LifelongTask], Field(discriminator="type")]
+# Core tasks plus every domain's (robocoord/tasks/<domain>.py), discriminated by `type`.
+Task = Annotated[Union[(GoalsTask, LifelongTask, *domain_task_specs())], Field(discriminator="type")]
 
 
 # --- controller, output ---------------------------------------------------------------------------
@@ -216,6 +211,8 @@ class Scenario(Strict):
             data["world"]["map"]["file"] = str(self.resolve_path(self.world.map.file).resolve())
         if isinstance(self.tasks, LifelongTask) and self.tasks.tasks_file:
             data["tasks"]["tasks_file"] = str(self.resolve_path(self.tasks.tasks_file).resolve())
+        if isinstance(self.tasks, DomainTask):
+            data["tasks"] = self.tasks.resolved(self)
         return data
 
     def with_changes(self, **changes: Any) -> "Scenario":
@@ -293,9 +290,17 @@ def _semantic_problems(sc: Scenario) -> list[tuple[str, str]]:
         problems += [(f"{where}.{loc}".rstrip("."), msg) for loc, msg in check_controller(spec, sc)]
     from robocoord.metrics import KNOWN_METRICS
 
+    known = KNOWN_METRICS | set(getattr(sc.tasks, "metrics", ()))
     for i, m in enumerate(sc.metrics):
-        if m not in KNOWN_METRICS:
-            problems.append((f"metrics.{i}", f"unknown metric {m!r}; known: {', '.join(sorted(KNOWN_METRICS))}"))
+        if m not in known:
+            problems.append((f"metrics.{i}", f"unknown metric {m!r}; known: {', '.join(sorted(known))}"))
+    if isinstance(sc.tasks, DomainTask):
+        t = sc.tasks
+        if sc.fleet.kind not in t.kinds:
+            problems.append(("tasks.type", f"task {t.type!r} is for {sorted(t.kinds)} robots, not {sc.fleet.kind!r}"))
+        if sc.fidelity not in t.fidelities:
+            problems.append(("tasks.type", f"task {t.type!r} runs in fidelity {sorted(t.fidelities)}, not {sc.fidelity!r}"))
+        problems += [(f"tasks.{loc}".rstrip("."), msg) for loc, msg in t.problems(sc)]
     if sc.fidelity == "grid" and sc.fleet.kind == "uav":
         problems.append(("fidelity", "grid fidelity is for ground robots (amr, cav); UAVs need kinematic or physics"))
     # Files and capacity (loading the map is the only way to know its free cells).

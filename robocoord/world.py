@@ -63,6 +63,9 @@ class World:
         """Static description of the world for the viewer (map, obstacles, robot shape)."""
         raise NotImplementedError  # pragma: no cover
 
+    def task_summary(self) -> tuple[dict[str, Any], dict[str, float]]:
+        return {}, {}
+
     def close(self) -> None:
         pass
 
@@ -174,10 +177,16 @@ class ContinuousWorld(World):
         self.dim = self.model.dim
         self.polys = obstacle_polygons(sc)
         self.bounds = world_bounds(sc, self.grid)
-        layout = make_layout(sc, self.grid, self.model.radius, rng, altitude=self.model.spawn_height)
+        from robocoord.tasks import DomainTask
+
+        self.task = sc.tasks.runtime(sc, rng) if isinstance(sc.tasks, DomainTask) else None
+        if self.task is not None:
+            layout = self.task.layout(self, rng)
+            self.lifelong, self.tolerance = self.task.lifelong, self.task.tolerance
+        else:
+            layout = make_layout(sc, self.grid, self.model.radius, rng, altitude=self.model.spawn_height)
+            self.lifelong, self.tolerance = sc.tasks.type == "lifelong", sc.tasks.tolerance
         self.state = FleetState.at_rest(layout.starts, layout.yaw)
-        self.lifelong = sc.tasks.type == "lifelong"
-        self.tolerance = sc.tasks.tolerance
         self.goals = layout.goals[:, : self.dim].copy()
         self.reached = np.zeros(self.n, dtype=bool)
         self.arrival_step = np.full(self.n, -1)
@@ -193,6 +202,8 @@ class ContinuousWorld(World):
         if sc.world.arena is not None and sc.world.walls:
             self.scene.add_polygons(_walls(self.bounds), height=1.0)
         self.bodies = self.scene.add_robots(self.model, self.state)
+        if self.task is not None:
+            self.task.setup(self)
         self.physics = sc.fidelity == "physics"
         self.context = Context(
             scenario=sc, rng=rng, n=self.n, dt=sc.dt, fidelity=sc.fidelity, kind=sc.fleet.kind,
@@ -220,8 +231,11 @@ class ContinuousWorld(World):
         return int(newly.sum())
 
     def observe(self) -> Observation:
-        return Observation(step=self.step_count, time=self.step_count * self.sc.dt, goals=self.goals.copy(),
-                           reached=self.reached.copy(), state=self.state.copy())
+        obs = Observation(step=self.step_count, time=self.step_count * self.sc.dt, goals=self.goals.copy(),
+                          reached=self.reached.copy(), state=self.state.copy())
+        if self.task is not None:
+            self.task.observe(self, obs)
+        return obs
 
     def apply(self, cmd: Commands) -> StepEvents:
         kind = cmd.which()
@@ -243,7 +257,8 @@ class ContinuousWorld(World):
         rr, ro = self.scene.count_contacts(self.bodies)
         self.step_count += 1
         done = self._update_reached(self.step_count)
-        return StepEvents(goals_reached=done, robot_contacts=rr, obstacle_contacts=ro)
+        extra = self.task.after_step(self, cmd) if self.task is not None else {}
+        return StepEvents(goals_reached=done, robot_contacts=rr, obstacle_contacts=ro, extra=extra)
 
     def poses(self) -> tuple[np.ndarray, np.ndarray]:
         return self.state.pos.copy(), self.state.yaw.copy()
@@ -257,9 +272,16 @@ class ContinuousWorld(World):
             "radius": self.model.radius, "robot": p, "bounds": list(self.bounds),
             "obstacles": [list(map(list, shapely.get_coordinates(poly.exterior))) for poly in self.polys],
             "grid": _grid_rows(self.grid) if self.grid is not None else None, "cell_size": self.cell,
+            "task": self.task.scene() if self.task is not None else None,
         }
 
+    def task_summary(self) -> tuple[dict[str, Any], dict[str, float]]:
+        """Domain summary metrics and domain timings (empty without a domain task)."""
+        return (self.task.summary(), self.task.timing()) if self.task is not None else ({}, {})
+
     def close(self) -> None:
+        if self.task is not None:
+            self.task.close()
         self.scene.close()
 
 
