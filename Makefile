@@ -16,15 +16,22 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
+# What only the test suite needs: Ray (the --ray test on a local ray.init) and ORCA's bindings
+# (pyrvo declares a simulator GUI package as a dependency it does not import, hence --no-deps).
+$(VENV)/.test-extras: $(VENV)/.installed
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,ray]'
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps 'pyrvo==0.4.3'
+	touch $@
+
 install: $(VENV)/.installed
 
 demo: install
 	$(VENV)/bin/robocoord run scenarios/amr_goto.yaml
 
-test: install
+test: $(VENV)/.test-extras
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: install
+bench: $(VENV)/.test-extras
 	$(PY) -m pytest -m slow $(PYTEST_ARGS)
 
 clean:
