@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from robocoord.errors import UserError
+from robocoord.errors import UserError, cli_guard
 from robocoord.paths import SCENARIO_DIR, find_file
 
 
@@ -66,14 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         ap.print_help()
         return 2
-    try:
-        return _dispatch(args)
-    except UserError as exc:
-        print(f"robocoord: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("robocoord: interrupted", file=sys.stderr)
-        return 130
+    return cli_guard(lambda: _dispatch(args))
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from robocoord.errors import UserError
+from robocoord.errors import UserError, cli_guard
 from robocoord.paths import SWEEP_DIR, find_file
 
 
@@ -195,16 +195,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.command is None:
         ap.print_help()
         return 2
-    try:
-        rc = dispatch_batch(args)
-        return 2 if rc is None else rc
-    except UserError as exc:
-        print(f"robocoord: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("robocoord: interrupted (finished runs are saved; continue with --resume)", file=sys.stderr)
-        return 130
-
+    return cli_guard(lambda: dispatch_batch(args), default_rc=2,
+                     interrupted="interrupted (finished runs are saved; continue with --resume)")
 
 if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())

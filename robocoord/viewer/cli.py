@@ -5,7 +5,7 @@ import argparse
 import sys
 from typing import Any, Optional, Sequence
 
-from robocoord.errors import UserError
+from robocoord.errors import cli_guard
 
 
 def add_view_command(subparsers: Any) -> argparse.ArgumentParser:
@@ -55,9 +55,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_view_arguments(ap)
     args = ap.parse_args(argv)
     args.command = "view"
-    try:
-        rc = dispatch_view(args)
-        return 0 if rc is None else rc
-    except UserError as exc:
-        print(f"robocoord: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+    return cli_guard(lambda: dispatch_view(args))
