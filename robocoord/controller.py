@@ -104,6 +104,8 @@ class Commands:
     - ``actions``: (N,) grid actions, POGEMA order 0 wait, 1 up, 2 down, 3 left, 4 right.
     ``decisions`` carries non-motion choices a domain task acts on (UAV user/subchannel assignment,
     collaborators the ego accepts in fusion...); the task measures their effect itself.
+    ``diagnostics`` are the controller's own counters for this step (e.g. ``{"infeasible_qp": 3}``),
+    summed into the summary as ``diag_<name>``: for diagnosis only, never a safety metric.
     ``overlay`` is recorded for the viewer (planned paths, alphas, flags...); keep it JSON-serialisable.
     """
 
@@ -111,6 +113,7 @@ class Commands:
     control: Optional[np.ndarray] = None
     actions: Optional[np.ndarray] = None
     decisions: Optional[dict[str, Any]] = None
+    diagnostics: Optional[dict[str, float]] = None
     overlay: Optional[dict[str, Any]] = None
 
     def which(self) -> str:

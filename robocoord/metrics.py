@@ -18,7 +18,12 @@ COMMON_METRICS = ("steps", "agents", "goals_reached", "throughput")
 GRID_METRICS = ("vertex_conflicts", "edge_conflicts", "blocked_moves", "success", "reached_rate", "makespan",
                 "sum_of_costs")
 CONTINUOUS_METRICS = ("min_distance", "min_clearance", "collisions", "robot_contacts", "obstacle_contacts",
-                      "safe_rate", "finish_rate", "success_rate", "makespan", "mean_arrival_time", "path_length")
+                      "safe_rate", "finish_rate", "success_rate", "makespan", "mean_arrival_time", "path_length",
+                      "deadlock", "deadlock_time")
+# Deadlock (one-shot continuous tasks): for DEADLOCK_WINDOW_S no unfinished robot got closer to its goal
+# than it had already been by more than DEADLOCK_PROGRESS_M (Gao et al. 2023 / GCBF+ "no progress").
+DEADLOCK_WINDOW_S = 10.0
+DEADLOCK_PROGRESS_M = 0.01
 KNOWN_METRICS = frozenset(COMMON_METRICS + GRID_METRICS + CONTINUOUS_METRICS)
 
 
@@ -43,9 +48,16 @@ class MetricsRecorder:
         self.unsafe = np.zeros(n, dtype=bool)
         self.path_length = np.zeros(n)
         self._last_pos: np.ndarray | None = None
+        self._best_goal_dist: np.ndarray | None = None  # closest each robot has come to its goal
+        self._last_progress_step = 0
+        self.deadlock_step: int | None = None
+        self.diagnostics: dict[str, float] = {}  # controller-reported counters (not safety metrics)
 
     def record(self, step: int, events: StepEvents, pos: np.ndarray, reached: np.ndarray,
-               controller_ms: float, world_ms: float) -> None:
+               controller_ms: float, world_ms: float, goals: np.ndarray | None = None,
+               diagnostics: dict[str, float] | None = None) -> None:
+        """One step. ``goals`` enables deadlock detection; ``diagnostics`` are controller-reported
+        counters (e.g. infeasible QPs) summed into the summary as ``diag_<name>``."""
         row: dict[str, float] = {
             "step": step, "time": round(step * self.dt, 9), "goals_reached": events.goals_reached,
             "reached_frac": float(reached.mean()) if len(reached) else 0.0,
@@ -65,10 +77,28 @@ class MetricsRecorder:
             if self._last_pos is not None:
                 self.path_length += np.linalg.norm(p - self._last_pos, axis=1)
             self._last_pos = p.copy()
+            if goals is not None and not self.lifelong:
+                self._track_progress(step, p, goals, reached)
         row.update(events.extra)
+        for k, v in (diagnostics or {}).items():
+            row[f"diag_{k}"] = float(v)
+            self.diagnostics[k] = self.diagnostics.get(k, 0.0) + float(v)
         self.rows.append(row)
         self.controller_ms.append(controller_ms)
         self.world_ms.append(world_ms)
+
+    def _track_progress(self, step: int, p: np.ndarray, goals: np.ndarray, reached: np.ndarray) -> None:
+        d = np.linalg.norm(p - goals[:, : p.shape[1]], axis=1)
+        if self._best_goal_dist is None:  # first step: progress is counted from step 0
+            self._best_goal_dist = d.copy()
+            return
+        open_ = ~reached
+        improved = open_ & (d < self._best_goal_dist - DEADLOCK_PROGRESS_M)
+        self._best_goal_dist = np.where(improved, d, self._best_goal_dist)
+        if improved.any() or not open_.any():
+            self._last_progress_step = step
+        elif self.deadlock_step is None and (step - self._last_progress_step) * self.dt >= DEADLOCK_WINDOW_S - 1e-9:
+            self.deadlock_step = step
 
     def start(self, pos: np.ndarray) -> None:
         self._last_pos = (pos[:, : self.dim] if self.dim == 3 else pos[:, :2]).copy()
@@ -101,12 +131,17 @@ class MetricsRecorder:
         s["safe_rate"] = round(float((~self.unsafe).mean()), 6)
         s["path_length"] = round(float(self.path_length.mean()), 6)
         if not self.lifelong:
+            s["deadlock"] = self.deadlock_step is not None
+            s["deadlock_time"] = round(self.deadlock_step * self.dt, 6) if self.deadlock_step is not None else None
             s["finish_rate"] = round(float(reached.mean()), 6)
             s["success_rate"] = round(float((reached & ~self.unsafe).mean()), 6)
             s["makespan"] = round(float(arrival_step.max()) * self.dt, 6) if reached.all() else None
             s["mean_arrival_time"] = (round(float(arrival_step[reached].mean()) * self.dt, 6)
                                       if reached.any() else None)
         return s
+
+    def diagnostics_summary(self) -> dict[str, float]:
+        return {f"diag_{k}": round(v, 6) for k, v in sorted(self.diagnostics.items())}
 
     def timing(self) -> dict[str, float]:
         c = np.asarray(self.controller_ms) if self.controller_ms else np.zeros(1)

@@ -75,7 +75,8 @@ def run(scenario: Scenario, *, controller: ControllerSpec | None = None, out_dir
             events = world.apply(cmd)
             t2 = time.perf_counter()
             pos, yaw = world.poses()
-            rec.record(step, events, pos, world.reached, (t1 - t0) * 1e3, (t2 - t1) * 1e3)
+            rec.record(step, events, pos, world.reached, (t1 - t0) * 1e3, (t2 - t1) * 1e3,
+                       goals=world.goals if scenario.fidelity != "grid" else None, diagnostics=cmd.diagnostics)
             if replay:
                 replay.record(step, pos, yaw, cmd.overlay)
             if on_step is not None:
@@ -89,6 +90,7 @@ def run(scenario: Scenario, *, controller: ControllerSpec | None = None, out_dir
         if bar is not None:
             bar.close()
         summary = rec.summary(world.arrival_step, world.reached)
+        summary.update(rec.diagnostics_summary())
         timing = rec.timing()
         task_summary, task_timing = world.task_summary()
         summary.update(task_summary)

@@ -292,7 +292,7 @@ def _semantic_problems(sc: Scenario) -> list[tuple[str, str]]:
 
     known = KNOWN_METRICS | set(getattr(sc.tasks, "metrics", ()))
     for i, m in enumerate(sc.metrics):
-        if m not in known:
+        if m not in known and not m.startswith("diag_"):  # diag_<name>: a controller's own counters
             problems.append((f"metrics.{i}", f"unknown metric {m!r}; known: {', '.join(sorted(known))}"))
     if isinstance(sc.tasks, DomainTask):
         t = sc.tasks

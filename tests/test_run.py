@@ -158,3 +158,14 @@ def test_view_flag_streams_a_live_run(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert f"http://127.0.0.1:{port}" in proc.stderr
     assert (tmp_path / "v" / "summary.json").is_file()
+
+
+def test_deadlock_flag_measured_by_the_runner():
+    # Robots creeping at 0.5 mm/s make < 1 cm progress in 10 s: the runner flags a deadlock at 10 s.
+    sc = robocoord.load_scenario(SCENARIOS / "amr_goto.yaml", ["horizon=120", "dt=0.1"])
+    stuck = sc.controller.model_copy(update={"params": {"max_speed": 0.0005}})
+    res = robocoord.run(sc, controller=stuck)
+    assert res.summary["deadlock"] is True
+    assert res.summary["deadlock_time"] == pytest.approx(10.0)
+    free = robocoord.run(sc)
+    assert free.summary["deadlock"] is False and free.summary["deadlock_time"] is None
