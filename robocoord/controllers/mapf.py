@@ -104,3 +104,60 @@ class AStarController(GridPlannerController):
         from planners.mapf.astar import IndependentAStar
 
         return IndependentAStar()
+
+
+class MilpParams(_Params):
+    objective: str = Field(default="soc", pattern="^(soc|makespan)$", description="soc (sum of costs) or makespan")
+    time_limit: float = Field(default=30.0, gt=0, description="solver time limit (s)")
+    solver: str = Field(default="highs", pattern="^(highs|cbc)$")
+    slack: int = Field(default=4, ge=0, description="time steps beyond the longest shortest path")
+
+
+class _MilpPlan:
+    """A LifelongPlanner-shaped wrapper: solve once, then replay the plan (one-shot tasks only)."""
+
+    def __init__(self, p: MilpParams) -> None:
+        self.p = p
+        self.result: Any = None
+
+    def reset(self, blocked: np.ndarray, starts: np.ndarray, goals: np.ndarray, rng: np.random.Generator) -> None:
+        from planners.mapf.milp import solve_mapf_milp
+
+        self.goals0 = goals.copy()
+        self.result = solve_mapf_milp(blocked, starts, goals, objective=self.p.objective, slack=self.p.slack,
+                                      time_limit=self.p.time_limit, solver=self.p.solver)
+        self.t = 0
+
+    def step(self, positions: np.ndarray, goals: np.ndarray) -> np.ndarray:
+        if not np.array_equal(goals, self.goals0):
+            raise ValueError("mapf_milp plans one-shot tasks; the goals changed (use tasks type 'goals')")
+        paths = self.result.paths
+        if paths is None:
+            return positions.copy()          # no plan within the time limit: everyone waits
+        self.t = min(self.t + 1, paths.shape[1] - 1)
+        return paths[:, self.t]
+
+    def planned_paths(self) -> list[np.ndarray] | None:
+        if self.result is None or self.result.paths is None:
+            return None
+        return list(self.result.paths[:, self.t:])
+
+
+class MilpController(GridPlannerController):
+    name = "mapf_milp"
+    summary = "one-shot MAPF by a time-expanded network-flow MILP (pulp; HiGHS or CBC), optimal or time-limited"
+    Params = MilpParams
+
+    def make_planner(self) -> Any:
+        if self.context.scenario.tasks.type != "goals":
+            raise ValueError("mapf_milp solves one-shot MAPF: use tasks type 'goals'")
+        return _MilpPlan(self.params)
+
+    def act(self, obs: Observation) -> Commands:
+        cmd = super().act(obs)
+        r = self.planner.result
+        if obs.step == 0 and r is not None:
+            cmd.decisions = {"milp_status": r.status, "milp_objective": r.objective, "milp_gap": r.gap}
+            if cmd.overlay is not None:
+                cmd.overlay["text"] = f"MILP {r.objective:g} ({r.status}, gap {r.gap:.3g}, {r.solve_s:.1f} s)"
+        return cmd
