@@ -47,3 +47,20 @@ def highway_costs(graph: GridGraph, corridor_penalty: float = 10.0, lane_penalty
     for a in range(1, 5):
         cost[:F, a] += np.where(in_corr[a - 1], pen_corr * against_corr[a - 1], pen_lane * against_lane[a - 1])
     return cost
+
+
+# Density rule for the highway weights: agents per free cell -> (corridor_penalty, lane_penalty),
+# interpolated linearly between these points and constant outside. Tuned by a grid search on the
+# POGEMA wfi_warehouse map (6 seeds, 256 steps; see BENCHMARKS.md): weak lanes pay at low density,
+# where detours cost more than head-on meetings, strong ones at high density.
+DENSITY_POINTS = np.array([0.025, 0.05, 0.075])
+CORRIDOR_AT = np.array([2.0, 3.0, 10.0])
+LANE_AT = np.array([0.2, 0.3, 0.5])
+
+
+def density_guidance(n_agents: int, n_free: int) -> tuple[float, float]:
+    """``(corridor_penalty, lane_penalty)`` for ``n_agents`` on a map with ``n_free`` free cells."""
+    if n_free <= 0:
+        raise ValueError("density_guidance: the map has no free cell")
+    rho = n_agents / n_free
+    return float(np.interp(rho, DENSITY_POINTS, CORRIDOR_AT)), float(np.interp(rho, DENSITY_POINTS, LANE_AT))

@@ -6,7 +6,7 @@ cells, which become POGEMA actions. Planned paths are recorded as the ``path_cel
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,9 +21,11 @@ class _Params(BaseModel):
 
 
 class PIBTParams(_Params):
-    guidance: bool = Field(default=True, description="congestion-aware static highway guidance (off = plain PIBT)")
-    corridor_penalty: float = Field(default=10.0, ge=0, description="guidance: extra cost of going against a corridor's lane")
-    lane_penalty: float = Field(default=0.5, ge=0, description="guidance: extra cost of the wrong lane in wide aisles")
+    guidance: Literal["auto", "fixed", "off"] = Field(
+        default="auto", description="highway guidance: weights from the fleet density (auto), the two "
+                                    "penalties below (fixed), or plain PIBT (off)")
+    corridor_penalty: float = Field(default=10.0, ge=0, description="fixed guidance: extra cost of going against a corridor's lane")
+    lane_penalty: float = Field(default=0.5, ge=0, description="fixed guidance: extra cost of the wrong lane in wide aisles")
 
 
 class RHCRParams(_Params):
@@ -76,10 +78,16 @@ class PIBTController(GridPlannerController):
     Params = PIBTParams
 
     def make_planner(self) -> Any:
+        from planners.mapf.guidance import density_guidance
         from planners.mapf.pibt import PIBT
 
         p = self.params
-        return PIBT(p.corridor_penalty if p.guidance else 0.0, p.lane_penalty if p.guidance else 0.0)
+        if p.guidance == "off":
+            return PIBT()
+        if p.guidance == "fixed":
+            return PIBT(p.corridor_penalty, p.lane_penalty)
+        grid = self.context.grid
+        return PIBT(*density_guidance(self.context.n, int((~grid.blocked).sum())))
 
 
 class RHCRController(GridPlannerController):

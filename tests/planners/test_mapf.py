@@ -167,3 +167,13 @@ def test_highway_costs_penalise_only_against_the_lane():
             u = g.nbr[v, a]
             if u < g.F:
                 assert min(cost[v, a], cost[u, b]) == 4
+
+
+def test_density_guidance_grows_with_density():
+    from planners.mapf.guidance import density_guidance
+
+    low, mid, high = density_guidance(10, 1000), density_guidance(50, 1000), density_guidance(500, 1000)
+    assert low == (2.0, 0.2) and high == (10.0, 0.5)
+    assert low[0] < mid[0] < high[0] and low[1] < mid[1] < high[1]
+    with pytest.raises(ValueError):
+        density_guidance(3, 0)
