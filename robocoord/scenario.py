@@ -82,7 +82,8 @@ class WorldSpec(Strict):
 
 # --- fleet ----------------------------------------------------------------------------------------
 class StartSpec(Strict):
-    layout: Literal["random", "circle", "line", "lattice", "list", "mark"] = "random"
+    layout: Literal["random", "circle", "line", "lattice", "list", "mark", "file"] = "random"
+    file: Optional[str] = Field(default=None, description="layout 'file' (grid fidelity): a LoRR .agents file")
     positions: Optional[list[Point]] = Field(default=None, description="layout 'list': [x, y(, z)], or [row, col] in grid fidelity")
     center: Optional[Annotated[list[float], Field(min_length=2, max_length=2)]] = None
     radius: Optional[PosFloat] = Field(default=None, description="layout 'circle'")
@@ -96,6 +97,8 @@ class StartSpec(Strict):
             raise ValueError("layout 'list' needs 'positions'")
         if self.layout == "mark" and not self.mark:
             raise ValueError("layout 'mark' needs 'mark' (a named cell set of the map)")
+        if self.layout == "file" and not self.file:
+            raise ValueError("layout 'file' needs 'file' (a LoRR .agents file)")
         return self
 
 
@@ -211,6 +214,8 @@ class Scenario(Strict):
             data["world"]["map"]["file"] = str(self.resolve_path(self.world.map.file).resolve())
         if isinstance(self.tasks, LifelongTask) and self.tasks.tasks_file:
             data["tasks"]["tasks_file"] = str(self.resolve_path(self.tasks.tasks_file).resolve())
+        if self.fleet.start.file:
+            data["fleet"]["start"]["file"] = str(self.resolve_path(self.fleet.start.file).resolve())
         if isinstance(self.tasks, DomainTask):
             data["tasks"] = self.tasks.resolved(self)
         return data
@@ -313,6 +318,10 @@ def _semantic_problems(sc: Scenario) -> list[tuple[str, str]]:
         path = sc.resolve_path(sc.tasks.tasks_file)
         if not path.is_file():
             problems.append(("tasks.tasks_file", f"tasks file not found: {path}"))
+    if sc.fleet.start.file:
+        path = sc.resolve_path(sc.fleet.start.file)
+        if not path.is_file():
+            problems.append(("fleet.start.file", f"agents file not found: {path}"))
     if problems:
         return problems
     try:

@@ -148,8 +148,15 @@ def _grid_layout(sc: "Scenario", grid: "GridMap", rng: np.random.Generator) -> L
             raise UserError("fleet.start.positions: two robots share a start cell")
     elif st.layout in ("random", "mark"):
         starts = sample_starts(grid, n, rng, mark=st.mark if st.layout == "mark" else None)
+    elif st.layout == "file":
+        from sim.maps import MapError, load_lorr_agents
+
+        try:
+            starts = load_lorr_agents(sc.resolve_path(st.file), grid, n)
+        except MapError as exc:
+            raise UserError(f"fleet.start.file: {exc}") from None
     else:
-        raise UserError(f"fleet.start.layout {st.layout!r} is not available in grid fidelity (use random, mark or list)")
+        raise UserError(f"fleet.start.layout {st.layout!r} is not available in grid fidelity (use random, mark, list or file)")
     tasks = sc.tasks
     if tasks.type == "goals":
         if tasks.layout == "list":

@@ -169,3 +169,21 @@ def test_deadlock_flag_measured_by_the_runner():
     assert res.summary["deadlock_time"] == pytest.approx(10.0)
     free = robocoord.run(sc)
     assert free.summary["deadlock"] is False and free.summary["deadlock_time"] is None
+
+
+def test_grid_starts_from_a_lorr_agents_file(tmp_path):
+    (tmp_path / "m.map").write_text("type octile\nheight 3\nwidth 4\nmap\n....\n.@@.\n....\n")
+    (tmp_path / "a.agents").write_text("3\n0\n3\n11\n")
+    sc_text = ("name: f\nfidelity: grid\ndt: 1.0\nhorizon: 4\nworld: {map: {file: m.map}}\n"
+               "fleet: {kind: amr, count: 3, start: {layout: file, file: a.agents}}\n"
+               "tasks: {type: lifelong}\ncontroller: {name: pibt}\n")
+    (tmp_path / "s.yaml").write_text(sc_text)
+    res = robocoord.run(robocoord.load_scenario(tmp_path / "s.yaml"), out_dir=tmp_path / "out")
+    replay = np.load(tmp_path / "out" / "replay.npz")
+    # cell ids 0, 3, 11 on a 4-wide map: (0,0), (0,3), (2,3) -> x = col + 0.5, y = H - row - 0.5
+    assert replay["pos"][0, :, :2].tolist() == [[0.5, 2.5], [3.5, 2.5], [3.5, 0.5]]
+    assert res.summary["vertex_conflicts"] == 0
+    (tmp_path / "a.agents").write_text("3\n0\n0\n11\n")
+    r = run_cli("run", str(tmp_path / "s.yaml"), "--quiet")
+    assert r.returncode == 2 and "fleet.start.file" in r.stderr and "same cell" in r.stderr
+    assert "Traceback" not in r.stderr
