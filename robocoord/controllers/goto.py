@@ -11,6 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from robocoord.controller import Commands, Context, Controller, Observation
 
 
+def nominal_velocity(pos: np.ndarray, goals: np.ndarray, gain: float, vmax: float) -> np.ndarray:
+    """Proportional pull towards the goal, capped at ``vmax``: the nominal input every safety filter
+    and baseline starts from."""
+    v = gain * (goals - pos)
+    speed = np.linalg.norm(v, axis=1, keepdims=True)
+    return v * np.minimum(1.0, vmax / np.maximum(speed, 1e-12))
+
+
 class GoToParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     gain: float = Field(default=1.0, gt=0, description="proportional gain (1/s) on the goal offset")
@@ -37,10 +45,7 @@ class GoTo(Controller):
     def act(self, obs: Observation) -> Commands:
         if self._tables is not None:
             return Commands(actions=self._grid_actions(obs.cells, obs.goals))
-        v = self.params.gain * (obs.goals - obs.positions)
-        speed = np.linalg.norm(v, axis=1, keepdims=True)
-        v *= np.minimum(1.0, self._vmax / np.maximum(speed, 1e-12))
-        return Commands(velocity=v)
+        return Commands(velocity=nominal_velocity(obs.positions, obs.goals, self.params.gain, self._vmax))
 
     def _grid_actions(self, cells: np.ndarray, goals: np.ndarray) -> np.ndarray:
         """Each agent steps to the neighbour closest to its goal (BFS distance), or waits."""
