@@ -146,7 +146,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--planners", nargs="+", default=list(PLANNERS), choices=list(PLANNERS))
     ap.add_argument("--lorr", type=int, metavar="STEPS", default=0,
                     help="instead: run the PIBT planners on LoRR warehouse_large, 10,000 agents")
+    ap.add_argument("--guidance-search", action="store_true",
+                    help="instead: PIBT throughput for a grid of (corridor, lane) guidance weights "
+                         "(how the density rule of planners.mapf.guidance was chosen)")
     args = ap.parse_args(argv)
+    if args.guidance_search:
+        grid = load_pogema_ascii(WFI)
+        for cp, lp in [(2, 0.2), (3, 0.3), (4, 0.3), (5, 0.5), (10, 0.5)]:
+            row = [np.mean([run_episode(PIBT(cp, lp), grid, n, args.steps, s)["throughput"] for s in args.seeds])
+                   for n in args.agents]
+            print(f"corridor {cp:>4} lane {lp:>4}: " + "  ".join(f"{n}:{t:.3f}" for n, t in zip(args.agents, row)),
+                  flush=True)
+        return
     if args.lorr:
         for name in [p for p in args.planners if p.startswith("pibt")]:
             r = run_lorr(PLANNERS[name](), args.lorr)
