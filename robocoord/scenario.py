@@ -82,7 +82,8 @@ class WorldSpec(Strict):
 
 # --- fleet ----------------------------------------------------------------------------------------
 class StartSpec(Strict):
-    layout: Literal["random", "circle", "line", "lattice", "list", "mark", "file"] = "random"
+    layout: Literal["random", "circle", "line", "lattice", "list", "mark", "file", "cells"] = Field(
+        default="random", description="cells: distinct random free cells of the map, at their centres")
     file: Optional[str] = Field(default=None, description="layout 'file' (grid fidelity): a LoRR .agents file")
     positions: Optional[list[Point]] = Field(default=None, description="layout 'list': [x, y(, z)], or [row, col] in grid fidelity")
     center: Optional[Annotated[list[float], Field(min_length=2, max_length=2)]] = None
@@ -114,7 +115,7 @@ class GoalsTask(Strict):
     """One goal per robot; a robot that reaches its goal is done (it may keep being pushed around)."""
 
     type: Literal["goals"] = "goals"
-    layout: Literal["antipodal", "random", "swap", "list", "mark"] = "random"
+    layout: Literal["antipodal", "random", "swap", "list", "mark", "cells"] = "random"
     positions: Optional[list[Point]] = None
     mark: Optional[str] = None
     tolerance: PosFloat = Field(default=0.1, description="distance at which a continuous goal counts as reached (m)")

@@ -146,7 +146,7 @@ def _grid_layout(sc: "Scenario", grid: "GridMap", rng: np.random.Generator) -> L
         _check_cells(grid, starts, "fleet.start.positions")
         if len({tuple(c) for c in starts}) != n:
             raise UserError("fleet.start.positions: two robots share a start cell")
-    elif st.layout in ("random", "mark"):
+    elif st.layout in ("random", "mark", "cells"):
         starts = sample_starts(grid, n, rng, mark=st.mark if st.layout == "mark" else None)
     elif st.layout == "file":
         from sim.maps import MapError, load_lorr_agents
@@ -164,7 +164,7 @@ def _grid_layout(sc: "Scenario", grid: "GridMap", rng: np.random.Generator) -> L
             _check_cells(grid, goals, "tasks.positions")
         elif tasks.layout == "swap":
             goals = starts[_derangement(n, rng)]
-        elif tasks.layout in ("random", "mark"):
+        elif tasks.layout in ("random", "mark", "cells"):
             goals = sample_starts(grid, n, rng, mark=tasks.mark if tasks.layout == "mark" else None)
         else:
             raise UserError(f"tasks.layout {tasks.layout!r} is not available in grid fidelity (use random, swap, mark or list)")
@@ -215,12 +215,13 @@ def _continuous_layout(sc: "Scenario", grid: Optional["GridMap"], radius: float,
         i = np.arange(n)
         starts = np.stack([cx + (i % side - (side - 1) / 2) * spacing,
                            cy + (i // side - (side - 1) / 2) * spacing, np.full(n, altitude)], 1)
-    elif st.layout == "mark":
+    elif st.layout in ("mark", "cells"):
         from sim.goals import sample_starts
         from sim.maps import cell_to_xy
 
-        assert grid is not None
-        cells = sample_starts(grid, n, rng, mark=st.mark)
+        if grid is None:
+            raise UserError(f"fleet.start.layout {st.layout!r} needs world.map")
+        cells = sample_starts(grid, n, rng, mark=st.mark if st.layout == "mark" else None)
         xy = cell_to_xy(cells, grid.height, cell_size(sc))
         starts = np.column_stack([xy, np.full(n, altitude)])
     else:
@@ -240,12 +241,14 @@ def _continuous_layout(sc: "Scenario", grid: Optional["GridMap"], radius: float,
         _check_points(free, goals, "tasks (antipodal goals)")
     elif tol_layout == "swap":
         goals = starts[_derangement(n, rng)].copy()
-    elif tol_layout == "mark":
+    elif tol_layout in ("mark", "cells"):
         from sim.goals import sample_starts
         from sim.maps import cell_to_xy
 
-        assert grid is not None
-        xy = cell_to_xy(sample_starts(grid, n, rng, mark=tasks.mark), grid.height, cell_size(sc))
+        if grid is None:
+            raise UserError(f"tasks.layout {tol_layout!r} needs world.map")
+        xy = cell_to_xy(sample_starts(grid, n, rng, mark=tasks.mark if tol_layout == "mark" else None),
+                        grid.height, cell_size(sc))
         goals = np.column_stack([xy, np.full(n, altitude)])
     else:
         goals = free.sample(n, spacing, rng, altitude, "tasks")

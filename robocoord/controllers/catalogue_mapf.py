@@ -4,4 +4,6 @@ CONTROLLERS = {
     "rhcr": "robocoord.controllers.mapf:RHCRController",
     "astar": "robocoord.controllers.mapf:AStarController",
     "mapf_milp": "robocoord.controllers.mapf:MilpController",
+    "follower": "robocoord.controllers.mapf:FollowerController",
+    "adg_pibt": "robocoord.controllers.adg:ADGExecutor",
 }

@@ -14,6 +14,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from robocoord.controller import Commands, Context, Controller, Observation
+from robocoord.errors import UserError
 from robocoord.controllers.goto import nominal_velocity
 
 
@@ -158,7 +159,7 @@ class ORCA(_SafetyFilter):
         try:
             import pyrvo
         except ImportError:  # pragma: no cover - pyrvo is a test extra
-            raise ValueError("orca needs pyrvo: pip install --no-deps pyrvo") from None
+            raise UserError("orca needs pyrvo: pip install --no-deps pyrvo") from None
         import shapely
 
         p = self.params

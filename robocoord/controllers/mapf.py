@@ -12,6 +12,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from robocoord.controller import Commands, Context, Controller, Observation
+from robocoord.errors import UserError
 
 
 class _Params(BaseModel):
@@ -47,7 +48,7 @@ class GridPlannerController(Controller):
     def reset(self, context: Context) -> None:
         super().reset(context)
         if context.grid is None:
-            raise ValueError(f"{self.name} plans on a grid map; the scenario has none")
+            raise UserError(f"{self.name} plans on a grid map; the scenario has none")
         self.planner = self.make_planner()
         self._started = False
 
@@ -100,7 +101,7 @@ class RHCRController(GridPlannerController):
 
         p = self.params
         if p.replan_every > p.window:
-            raise ValueError(f"rhcr: replan_every ({p.replan_every}) must be <= window ({p.window})")
+            raise UserError(f"rhcr: replan_every ({p.replan_every}) must be <= window ({p.window})")
         return WindowedPlanner(window=p.window, replan_every=p.replan_every, restarts=p.restarts)
 
 
@@ -138,7 +139,7 @@ class _MilpPlan:
 
     def step(self, positions: np.ndarray, goals: np.ndarray) -> np.ndarray:
         if not np.array_equal(goals, self.goals0):
-            raise ValueError("mapf_milp plans one-shot tasks; the goals changed (use tasks type 'goals')")
+            raise UserError("mapf_milp plans one-shot tasks; the goals changed (use tasks type 'goals')")
         paths = self.result.paths
         if paths is None:
             return positions.copy()          # no plan within the time limit: everyone waits
@@ -158,7 +159,7 @@ class MilpController(GridPlannerController):
 
     def make_planner(self) -> Any:
         if self.context.scenario.tasks.type != "goals":
-            raise ValueError("mapf_milp solves one-shot MAPF: use tasks type 'goals'")
+            raise UserError("mapf_milp solves one-shot MAPF: use tasks type 'goals'")
         return _MilpPlan(self.params)
 
     def act(self, obs: Observation) -> Commands:
@@ -169,3 +170,27 @@ class MilpController(GridPlannerController):
             if cmd.overlay is not None:
                 cmd.overlay["text"] = f"MILP {r.objective:g} ({r.status}, gap {r.gap:.3g}, {r.solve_s:.1f} s)"
         return cmd
+
+
+class FollowerParams(_Params):
+    resolve: Literal["local", "none"] = Field(
+        default="local", description="local: neighbours settle conflicts by priority inheritance; none: no "
+                                     "communication, the engine makes conflicting agents wait")
+    policy_weight: float = Field(default=0.3, ge=0, description="weight of the policy's log-probability in each move's cost")
+    temperature: float = Field(default=0.5, ge=0, description="resolve none: sampling temperature (0 = arg-max)")
+
+
+class FollowerController(GridPlannerController):
+    name = "follower"
+    summary = "learned decentralised planner (Follower spirit): shortest path + CNN on an 11x11 window, local conflict resolution"
+    Params = FollowerParams
+    decentralised = True
+
+    def make_planner(self) -> Any:
+        import torch
+
+        from policies.follower.planner import FollowerPlanner
+
+        torch.set_num_threads(1)
+        p = self.params
+        return FollowerPlanner(temperature=p.temperature, resolve=p.resolve, policy_weight=p.policy_weight)
