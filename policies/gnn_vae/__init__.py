@@ -1,0 +1,1 @@
+"""GNN-VAE passing-order scheduler (Meng et al., ICRA 2025)."""
