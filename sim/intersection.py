@@ -48,6 +48,7 @@ class IntersectionConfig:
     z_low: float = 0.8
     z_high: float = 2.2
     cav_spread: float = 40.0  # CAVs start within this distance along their lanes of the stop line
+    origin: tuple[float, float] = (0.0, 0.0)  # world position of the intersection centre
     bev: BevSpec = field(default_factory=BevSpec)
 
     def __post_init__(self) -> None:
@@ -89,31 +90,25 @@ class IntersectionScene:
     """Intersection world; see the module docstring. All random choices come from ``rng``."""
 
     def __init__(self, cfg: IntersectionConfig, rng: np.random.Generator, client: int | None = None,
-                 cav_bodies: list[int] | None = None, dt: float = 0.1) -> None:
+                 cav_bodies: list[int] | None = None, dt: float = 0.1, defer: bool = False) -> None:
         self.cfg = cfg
         self.rng = rng
         self.dt = float(dt)
         self.t = 0.0
-        self._own_client = client is None
-        self.client = p.connect(p.DIRECT) if client is None else int(client)
-        kw = {"physicsClientId": self.client}
-        if self._own_client:
-            p.createMultiBody(0, p.createCollisionShape(p.GEOM_PLANE, **kw), **kw)
+        self._origin = np.asarray(cfg.origin, float)
+        self.scan_ms: list[float] = []
+        self.raster_ms: list[float] = []
         lanes = []  # (direction, lateral offset from the road centre line to the right)
         for d in range(4):
             for k in range(cfg.lanes_per_dir):
                 lanes.append((d, (k + 0.5) * cfg.lane_width))
         self.lane_dir = np.array([l[0] for l in lanes])
         self.lane_off = np.array([l[1] for l in lanes])
-        self.buildings = self._make_buildings()  # (B, 5): cx, cy, lx, ly, h
-        self.building_bodies = [self._box([b[0], b[1], 0.5 * b[4]], [0.5 * b[2], 0.5 * b[3], 0.5 * b[4]], 0.0)
-                                for b in self.buildings]
+        self.buildings = self._make_buildings()  # (B, 5): cx, cy, lx, ly, h (centred coordinates)
         self.parked = self._make_parked()  # (P, 3): x, y, yaw
-        self.parked_bodies = [self._car_body(q) for q in self.parked]
         n_mov = cfg.n_cav + cfg.n_traffic
         self.m_lane, self.m_s = self._place_movers(n_mov)
         self.m_v = np.full(n_mov, cfg.speed)
-        self.traffic_bodies = [self._car_body(self.mover_pose(i)) for i in range(cfg.n_cav, n_mov)]
         from sim.robots.cav import CavModel, CavParams  # bicycle model for the CAVs
 
         self.cav_model = CavModel(CavParams(length=cfg.car_length, width=cfg.car_width, height=cfg.car_height))
@@ -122,22 +117,40 @@ class IntersectionScene:
         start = np.array([self.mover_pose(i) for i in range(cfg.n_cav)])
         self.cav_state = FleetState.at_rest(np.column_stack([start[:, :2], np.full(cfg.n_cav, 0.55)]), start[:, 2])
         self.cav_state.extra["speed"] = np.full(cfg.n_cav, cfg.speed)
+        self.client = -1
+        self._own_client = False
+        if not defer:
+            self.attach(client, cav_bodies)
+
+    def attach(self, client: int | None = None, cav_bodies: list[int] | None = None) -> None:
+        """Create the bodies: in ``client`` (or a new DIRECT client with a ground plane when None); the
+        CAVs are ``cav_bodies`` owned by the caller (poses fed by :meth:`set_cav_poses`) or, when None,
+        boxes this scene drives itself."""
+        cfg = self.cfg
+        self._own_client = client is None
+        self.client = p.connect(p.DIRECT) if client is None else int(client)
+        kw = {"physicsClientId": self.client}
+        if self._own_client:
+            p.createMultiBody(0, p.createCollisionShape(p.GEOM_PLANE, **kw), **kw)
+        self.building_bodies = [self._box([b[0], b[1], 0.5 * b[4]], [0.5 * b[2], 0.5 * b[3], 0.5 * b[4]], 0.0)
+                                for b in self.buildings]
+        self.parked_bodies = [self._car_body(q) for q in self.parked]
+        self.traffic_bodies = [self._car_body(self.mover_pose(i)) for i in range(cfg.n_cav, cfg.n_cav + cfg.n_traffic)]
         if cav_bodies is None:
-            self.cav_bodies = [self._car_body(q, rgba=(0.15, 0.45, 0.85, 1)) for q in start]
+            self.cav_bodies = [self._car_body(q, rgba=(0.15, 0.45, 0.85, 1)) for q in self.cav_poses()]
             self._own_cavs = True
         else:
             if len(cav_bodies) != cfg.n_cav:
                 raise ValueError(f"IntersectionScene cav_bodies: expected {cfg.n_cav} ids, got {len(cav_bodies)}")
             self.cav_bodies = list(cav_bodies)
             self._own_cavs = False
-        self.scan_ms: list[float] = []
-        self.raster_ms: list[float] = []
 
     # --- construction ----------------------------------------------------------------------------
     def _box(self, pos: list[float], half: list[float], yaw: float, rgba=(0.6, 0.6, 0.6, 1)) -> int:
         kw = {"physicsClientId": self.client}
         col = p.createCollisionShape(p.GEOM_BOX, halfExtents=half, **kw)
-        return p.createMultiBody(0, col, -1, pos, p.getQuaternionFromEuler([0, 0, yaw]), **kw)
+        w = [pos[0] + self._origin[0], pos[1] + self._origin[1], pos[2]]
+        return p.createMultiBody(0, col, -1, w, p.getQuaternionFromEuler([0, 0, yaw]), **kw)
 
     def _car_body(self, pose: np.ndarray, rgba=(0.8, 0.3, 0.2, 1)) -> int:
         c = self.cfg
@@ -281,7 +294,8 @@ class IntersectionScene:
         self.m_s[wrap] -= 2 * c.arm
         for k, b in enumerate(self.traffic_bodies):
             q = self.mover_pose(n_cav + k)
-            p.resetBasePositionAndOrientation(b, [q[0], q[1], 0.1 + 0.5 * (c.car_height - 0.1)],
+            p.resetBasePositionAndOrientation(b, [q[0] + self._origin[0], q[1] + self._origin[1],
+                                                  0.1 + 0.5 * (c.car_height - 0.1)],
                                               p.getQuaternionFromEuler([0, 0, q[2]]), physicsClientId=self.client)
         if self._own_cavs:
             sp = v[:n_cav].copy()
@@ -301,19 +315,23 @@ class IntersectionScene:
                     self.cav_state.pos[i, :2] = q[:2]
             for i, b in enumerate(self.cav_bodies):
                 q = self.cav_state.pos[i]
-                p.resetBasePositionAndOrientation(b, [q[0], q[1], 0.1 + 0.5 * (c.car_height - 0.1)],
+                p.resetBasePositionAndOrientation(b, [q[0] + self._origin[0], q[1] + self._origin[1],
+                                                      0.1 + 0.5 * (c.car_height - 0.1)],
                                                   p.getQuaternionFromEuler([0, 0, self.cav_state.yaw[i]]),
                                                   physicsClientId=self.client)
         self.t += self.dt
 
-    def set_cav_poses(self, xy: np.ndarray, yaw: np.ndarray) -> None:
-        """CAV poses from an external driver (bodies are moved by their owner)."""
+    def set_cav_poses(self, xy_world: np.ndarray, yaw: np.ndarray) -> None:
+        """CAV poses (world coordinates) from an external driver (bodies are moved by their owner)."""
+        xy = np.asarray(xy_world, float)[:, :2] - self._origin
         self.cav_state.pos[:, :2] = xy
         self.cav_state.yaw = np.asarray(yaw, float).copy()
-        self.m_s[: self.cfg.n_cav] = self.cav_lane_s(np.asarray(xy, float))
+        self.m_s[: self.cfg.n_cav] = self.cav_lane_s(xy)
 
     # --- queries ---------------------------------------------------------------------------------
     def cav_poses(self) -> np.ndarray:
+        """(n_cav, 3) x, y, yaw in centred coordinates (the intersection centre at 0; add ``cfg.origin``
+        for world coordinates). Every frame/BEV quantity is in these coordinates."""
         return np.column_stack([self.cav_state.pos[:, :2], self.cav_state.yaw])
 
     def vehicles(self) -> dict[str, np.ndarray]:
@@ -330,8 +348,9 @@ class IntersectionScene:
         c = self.cfg
         poses = self.cav_poses()
         n = len(poses)
-        origins = np.concatenate([np.column_stack([poses[:, :2], np.full(n, c.z_low)]),
-                                  np.column_stack([poses[:, :2], np.full(n, c.z_high)])])
+        xy = poses[:, :2] + self._origin
+        origins = np.concatenate([np.column_stack([xy, np.full(n, c.z_low)]),
+                                  np.column_stack([xy, np.full(n, c.z_high)])])
         yaws = np.concatenate([poses[:, 2], poses[:, 2]])
         radius = 0.5 * float(np.hypot(c.car_length, c.car_width)) + 0.05  # rays start outside the own car
         t0 = time.perf_counter()

@@ -22,7 +22,8 @@ class ConsensusResult:
 def generalized_dice(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None, eps: float = 1e-6) -> float:
     """Generalised Dice of two foreground-probability maps over foreground and background
     (Sudre et al., DLMIA 2017): class weights ``1 / (sum of b's class mass)^2`` so the rare vehicle class
-    counts as much as the background; 1 = identical. ``mask`` restricts the cells compared."""
+    counts as much as the background; squared terms in the denominator (Milletari et al., V-Net, 3DV
+    2016) so two identical soft maps score exactly 1. ``mask`` restricts the cells compared."""
     a = np.asarray(a, float)
     b = np.asarray(b, float)
     if a.shape != b.shape:
@@ -34,7 +35,7 @@ def generalized_dice(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = Non
     for pa, pb in ((a, b), (1 - a, 1 - b)):
         w = 1.0 / (pb.sum() ** 2 + eps)
         num += w * (pa * pb).sum()
-        den += w * (pa + pb).sum()
+        den += w * (pa * pa + pb * pb).sum()
     return float(2 * num / den) if den > 0 else 1.0
 
 
