@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from planners.mapf.distance import DistanceTables
+from planners.mapf.base import GridPlannerBase
 from planners.mapf.graph import GridGraph
 
 
@@ -130,7 +130,7 @@ def space_time_astar(graph: GridGraph, start: int, goal: int, h: Sequence[float]
     return None
 
 
-class IndependentAStar:
+class IndependentAStar(GridPlannerBase):
     """Naive baseline: every step each agent replans a shortest path to its goal ignoring the
     others and takes its first move, so joint moves may conflict (the engine resolves them).
 
@@ -139,18 +139,9 @@ class IndependentAStar:
     the seeded generator. `planned_paths` returns the full shortest paths (by `astar`).
     """
 
-    def __init__(self, max_table_bytes: int = 2 * 1024 ** 3):
-        self.max_table_bytes = int(max_table_bytes)
-        self.graph: GridGraph | None = None
-
     def reset(self, blocked: np.ndarray, starts: np.ndarray, goals: np.ndarray,
               rng: np.random.Generator) -> None:
-        if self.graph is None or not np.array_equal(self.graph.blocked, blocked):
-            self.graph = GridGraph(blocked)
-            self.tables = DistanceTables(self.graph, self.max_table_bytes)
-        self.graph.nodes(starts, "starts")
-        self.graph.nodes(goals, "goals")
-        self.rng = rng
+        self.prepare(blocked, starts, goals, rng)
         self._last: tuple[np.ndarray, np.ndarray] | None = None
 
     def step(self, positions: np.ndarray, goals: np.ndarray) -> np.ndarray:

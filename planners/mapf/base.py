@@ -22,3 +22,28 @@ class LifelongPlanner(Protocol):
     def step(self, positions: np.ndarray, goals: np.ndarray) -> np.ndarray: ...
 
     def planned_paths(self) -> list[np.ndarray] | None: ...
+
+
+class GridPlannerBase:
+    """Shared set-up of the grid planners: graph and distance tables of the map, rebuilt only when
+    the map changes (a planner reset for a new episode on the same map keeps its cached tables)."""
+
+    def __init__(self, max_table_bytes: int = 2 * 1024 ** 3) -> None:
+        self.max_table_bytes = int(max_table_bytes)
+        self.graph = None
+
+    def edge_cost(self, graph) -> np.ndarray | None:
+        """Per-move costs for the distance tables (None: unit costs, plain BFS)."""
+        return None
+
+    def prepare(self, blocked: np.ndarray, starts: np.ndarray, goals: np.ndarray,
+                rng: np.random.Generator) -> None:
+        from planners.mapf.distance import DistanceTables
+        from planners.mapf.graph import GridGraph
+
+        if self.graph is None or not np.array_equal(self.graph.blocked, blocked):
+            self.graph = GridGraph(blocked)
+            self.tables = DistanceTables(self.graph, self.max_table_bytes, edge_cost=self.edge_cost(self.graph))
+        self.graph.nodes(starts, "starts")
+        self.graph.nodes(goals, "goals")
+        self.rng = rng

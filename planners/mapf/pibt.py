@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from planners.mapf.distance import DistanceTables
+from planners.mapf.base import GridPlannerBase
 from planners.mapf.graph import GridGraph
 from planners.mapf.guidance import highway_costs
 
@@ -77,7 +77,7 @@ def pibt_step(Q_from: list[int], C: list[list[int]], order: list[int], n_nodes: 
     return Q_to
 
 
-class PIBT:
+class PIBT(GridPlannerBase):
     """Lifelong PIBT planner (see module docstring); implements `LifelongPlanner`.
 
     ``corridor_penalty`` / ``lane_penalty``: highway guidance in extra moves (0, 0 = plain PIBT;
@@ -89,22 +89,20 @@ class PIBT:
         if corridor_penalty < 0 or lane_penalty < 0:
             raise ValueError("PIBT: expected corridor_penalty >= 0 and lane_penalty >= 0")
         self.corridor_penalty, self.lane_penalty = float(corridor_penalty), float(lane_penalty)
-        self.max_table_bytes = int(max_table_bytes)
-        self.graph: GridGraph | None = None
+        super().__init__(max_table_bytes)
+
+    def edge_cost(self, graph: GridGraph) -> np.ndarray | None:
+        if self.corridor_penalty or self.lane_penalty:
+            return highway_costs(graph, self.corridor_penalty, self.lane_penalty)
+        return None
 
     def reset(self, blocked: np.ndarray, starts: np.ndarray, goals: np.ndarray,
               rng: np.random.Generator) -> None:
-        if self.graph is None or not np.array_equal(self.graph.blocked, blocked):
-            self.graph = GridGraph(blocked)
-            cost = None
-            if self.corridor_penalty or self.lane_penalty:
-                cost = highway_costs(self.graph, self.corridor_penalty, self.lane_penalty)
-            self.tables = DistanceTables(self.graph, self.max_table_bytes, edge_cost=cost)
+        self.prepare(blocked, starts, goals, rng)
         starts_n = self.graph.nodes(starts, "starts")
         self._goals = self.graph.nodes(goals, "goals")
         if starts_n.shape != self._goals.shape:
             raise ValueError(f"PIBT.reset: {len(starts_n)} starts but {len(self._goals)} goals")
-        self.rng = rng
         self.eps = rng.random(len(starts_n))          # priority tie-break, fixed per agent
         self.priority = self.eps.copy()
         self._last: tuple[np.ndarray, np.ndarray] | None = None

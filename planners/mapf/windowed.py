@@ -21,7 +21,7 @@ from collections import deque
 import numpy as np
 
 from planners.mapf.astar import ReservationTable, space_time_astar
-from planners.mapf.distance import DistanceTables
+from planners.mapf.base import GridPlannerBase
 from planners.mapf.graph import GridGraph
 
 
@@ -51,7 +51,7 @@ def prioritised_plan(graph: GridGraph, Q: list[int], goal: list[int], h: list[li
     return paths, failed, res
 
 
-class WindowedPlanner:
+class WindowedPlanner(GridPlannerBase):
     """RHCR-style lifelong planner (see module docstring); implements `LifelongPlanner`.
 
     ``window`` w >= ``replan_every`` h >= 1; ``restarts``: extra priority orders tried when some
@@ -66,17 +66,11 @@ class WindowedPlanner:
         if restarts < 0:
             raise ValueError(f"WindowedPlanner: restarts must be >= 0, got {restarts}")
         self.window, self.replan_every, self.restarts = int(window), int(replan_every), int(restarts)
-        self.max_table_bytes = int(max_table_bytes)
-        self.graph: GridGraph | None = None
+        super().__init__(max_table_bytes)
 
     def reset(self, blocked: np.ndarray, starts: np.ndarray, goals: np.ndarray,
               rng: np.random.Generator) -> None:
-        if self.graph is None or not np.array_equal(self.graph.blocked, blocked):
-            self.graph = GridGraph(blocked)
-            self.tables = DistanceTables(self.graph, self.max_table_bytes)
-        self.graph.nodes(starts, "starts")
-        self.graph.nodes(goals, "goals")
-        self.rng = rng
+        self.prepare(blocked, starts, goals, rng)
         self.paths: list[list[int]] | None = None   # node at t = 0..window of the current plan
         self.goals: np.ndarray | None = None        # goals the current paths lead to
         self.res: ReservationTable | None = None
