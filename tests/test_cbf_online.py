@@ -28,3 +28,9 @@ def test_missing_weights_is_a_user_error(tmp_path):
     sc = robocoord.load_scenario(SCENARIOS / "cbf_circle_8.yaml", ["horizon=3"])
     with pytest.raises(UserError, match="weights not found"):
         robocoord.run(sc, controller=ControllerSpec(name="online_cbf", params={"weights": str(tmp_path)}))
+
+
+def test_online_cbf_treats_arena_walls_as_obstacles():
+    sc = robocoord.load_scenario(SCENARIOS / "cbf_obstacle_field.yaml", ["horizon=150"])
+    res = robocoord.run(sc, controller=ControllerSpec(name="online_cbf"))
+    assert res.summary["obstacle_contacts"] == 0 and res.summary["collisions"] == 0

@@ -25,11 +25,12 @@ def gnn_step_ms(n: int, reps: int = 50, seed: int = 0, policy: OnlineCBFPolicy |
     goal = rng.uniform(0, side, (n, 2))
     obst = np.full((n, N_OBS, 2), np.nan)
     obst[:, 0] = pos + 0.5
-    pol.act(pos, vel, goal, obst)  # warm-up
+    tag = rng.uniform(0, 1, n)
+    pol.act(pos, vel, goal, obst, tag)  # warm-up
     ts, cs = [], []
     for _ in range(reps):
         t0, c0 = time.perf_counter(), time.process_time()
-        pol.act(pos, vel, goal, obst)
+        pol.act(pos, vel, goal, obst, tag)
         ts.append((time.perf_counter() - t0) * 1e3)
         cs.append((time.process_time() - c0) * 1e3)
     # cpu_ms (process time) is what one free core would take; wall ms includes waiting on a busy machine

@@ -90,6 +90,7 @@ class SwapEnv:
         self.min_sep = np.inf
         self.infeasible = 0
         self.arrival_step = np.full(n, -1)
+        self.tag = rng.uniform(0, 1, n)
 
     def obstacle_points(self) -> np.ndarray:
         q = closest_points_boxes(self.pos, self.wall_lo, self.wall_hi)
@@ -97,8 +98,9 @@ class SwapEnv:
         q[far] = np.nan
         return q
 
-    def observe(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        return self.pos, self.vel, self.goal, nearest_obstacles(self.obstacle_points(), self.pos)
+    def observe(self) -> tuple[np.ndarray, ...]:
+        """pos, vel, goal, nearest obstacle points, tag: the policy's inputs."""
+        return self.pos, self.vel, self.goal, nearest_obstacles(self.obstacle_points(), self.pos), self.tag
 
     def step(self, alpha: np.ndarray, turn: np.ndarray) -> tuple[np.ndarray, bool]:
         c = self.cfg

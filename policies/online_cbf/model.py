@@ -1,8 +1,10 @@
 """GATv2 actor-critic over each agent's local k-nearest-neighbour graph (built with torch.cdist,
 no torch-scatter needed).
 
-Node features (agent frame-free, world axes): goal offset (clipped to 2 m), own velocity, the two
-nearest obstacle closest points (offset, clearance, present-flag). Edge features j -> i: relative
+Node features (world axes): goal offset (clipped to 2 m), own velocity, the two nearest obstacle
+closest points (offset, clearance, present-flag), and a random tag in [0, 1) drawn once per agent
+and episode (random node features, Sato, Yamada, Kashima, SDM 2021: they let a GNN tell otherwise
+identical agents apart, so it can learn asymmetric yielding in symmetric jams such as circle swaps). Edge features j -> i: relative
 position, relative velocity, barrier clearance ``||dp|| - D``. Output per agent: a 2-vector of raw
 actions ``z`` (Gaussian policy) and a value. ``z[0]`` maps to alpha on a log scale in
 ``[alpha_min, 1/dt]``, ``z[1]`` to a rotation of the nominal input in ``[-max_turn, max_turn]``
@@ -19,7 +21,7 @@ from torch import nn
 from torch_geometric.nn import GATv2Conv
 
 N_OBS = 2  # nearest obstacle points per agent fed to the network
-NODE_F = 4 + 4 * N_OBS
+NODE_F = 5 + 4 * N_OBS
 EDGE_F = 5
 
 
@@ -68,8 +70,8 @@ def knn_graph(pos: torch.Tensor, k: int, radius: float) -> tuple[torch.Tensor, t
 
 
 def node_edge_features(pos: torch.Tensor, vel: torch.Tensor, goal: torch.Tensor, obst: torch.Tensor,
-                       cfg: PolicyConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """pos/vel/goal (B, N, 2), obst (B, N, N_OBS, 2) closest obstacle points (NaN = absent).
+                       tag: torch.Tensor, cfg: PolicyConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """pos/vel/goal (B, N, 2), obst (B, N, N_OBS, 2) closest obstacle points (NaN = absent), tag (B, N).
     Returns x (B*N, NODE_F), edge_index, edge_attr."""
     b, n, _ = pos.shape
     g = goal - pos
@@ -79,7 +81,7 @@ def node_edge_features(pos: torch.Tensor, vel: torch.Tensor, goal: torch.Tensor,
     dq = torch.nan_to_num(obst - pos[:, :, None, :], nan=0.0) / cfg.sense_radius
     clr = torch.where(present, dq.norm(dim=-1), torch.ones_like(dq[..., 0]))
     of = torch.cat([dq, clr[..., None], present[..., None].to(pos.dtype)], dim=-1).reshape(b, n, -1)
-    x = torch.cat([g / 2.0, vel / cfg.u_max, of], dim=-1).reshape(b * n, -1)
+    x = torch.cat([g / 2.0, vel / cfg.u_max, of, tag[..., None]], dim=-1).reshape(b * n, -1)
     ei, _ = knn_graph(pos, cfg.k, cfg.sense_radius)
     pf, vf = pos.reshape(b * n, 2), vel.reshape(b * n, 2)
     dp = pf[ei[0]] - pf[ei[1]]
@@ -101,7 +103,7 @@ class OnlineCBFPolicy(nn.Module):
         self.g2 = GATv2Conv(h, h, heads=self.cfg.heads, concat=False, edge_dim=EDGE_F, add_self_loops=False)
         self.pi = nn.Sequential(nn.Linear(2 * h, h), nn.Tanh(), nn.Linear(h, 2))
         self.v = nn.Sequential(nn.Linear(2 * h, h), nn.Tanh(), nn.Linear(h, 1))
-        self.log_std = nn.Parameter(torch.full((2,), -0.7))
+        self.log_std = nn.Parameter(torch.full((2,), -0.3))
         with torch.no_grad():  # start at the best fixed alpha, no rotation, small weights on top
             self.pi[-1].weight.mul_(0.01)
             lo, hi = math.log(self.cfg.alpha_min), math.log(1 / self.cfg.dt)
@@ -109,10 +111,10 @@ class OnlineCBFPolicy(nn.Module):
             self.pi[-1].bias.copy_(torch.tensor([math.log(s / (1 - s)), 0.0]))
 
     def forward(self, pos: torch.Tensor, vel: torch.Tensor, goal: torch.Tensor,
-                obst: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+                obst: torch.Tensor, tag: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, N, ...) inputs -> raw action mean (B, N, 2), value (B, N)."""
         b, n, _ = pos.shape
-        x, ei, ea = node_edge_features(pos, vel, goal, obst, self.cfg)
+        x, ei, ea = node_edge_features(pos, vel, goal, obst, tag, self.cfg)
         h0 = self.enc(x)
         h1 = torch.tanh(self.g1(h0, ei, ea)) + h0
         h2 = torch.tanh(self.g2(h1, ei, ea)) + h1
@@ -120,10 +122,11 @@ class OnlineCBFPolicy(nn.Module):
         return self.pi(z).reshape(b, n, 2), self.v(z).reshape(b, n)
 
     @torch.no_grad()
-    def act(self, pos, vel, goal, obst):
-        """numpy (N, 2) arrays (obst (N, N_OBS, 2), NaN = absent) -> alpha (N,), turn (N,) (mean action)."""
+    def act(self, pos, vel, goal, obst, tag):
+        """numpy (N, 2) arrays (obst (N, N_OBS, 2), NaN = absent; tag (N,)) -> alpha (N,), turn (N,)
+        (the mean action)."""
         t = lambda a: torch.as_tensor(a, dtype=torch.float32)[None]  # noqa: E731
-        mu, _ = self(t(pos), t(vel), t(goal), t(obst))
+        mu, _ = self(t(pos), t(vel), t(goal), t(obst), t(tag))
         mu = mu[0]
         return (alpha_from_raw(mu[:, 0], self.cfg).double().numpy(),
                 turn_from_raw(mu[:, 1], self.cfg).double().numpy())

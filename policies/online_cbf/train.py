@@ -1,7 +1,10 @@
 """Train the online CBF policy with PPO on our own numpy swap simulator.
 
 Variant: independent PPO with one shared GATv2 actor-critic (parameter sharing, per-agent rewards,
-per-agent GAE on a local-graph critic; clipped surrogate, Schulman et al. 2017), curriculum
+per-agent GAE on a local-graph critic; clipped surrogate, Schulman et al. 2017) with temporally
+correlated Gaussian exploration (AR(1) noise, correlation 0.95 per step, unit marginal: a yielding or
+turning choice lasts long enough to resolve a jam and be credited; the PPO ratio uses the marginal
+Gaussian, as colored-noise exploration does, Eberhard et al., ICLR 2023), curriculum
 4 -> 8 -> 16 -> 32 agents over the wall-clock budget, alternating random pair swaps and antipodal
 circle swaps (rotated at random, so no fixed direction is baked in).
 
@@ -21,6 +24,7 @@ from policies.online_cbf.env import EnvConfig, SwapEnv
 from policies.online_cbf.model import OnlineCBFPolicy, PolicyConfig, alpha_from_raw, turn_from_raw
 
 WEIGHTS = Path(__file__).parent / "weights"
+RHO = 0.95  # AR(1) correlation of the exploration noise per step
 
 
 def stage_agents(frac: float) -> int:
@@ -34,19 +38,21 @@ def _t(a: np.ndarray) -> torch.Tensor:
 def rollout(env: SwapEnv, pol: OnlineCBFPolicy, n: int, layout: str, rng: np.random.Generator,
             deterministic: bool = False) -> dict:
     env.reset(n, layout, rng)
-    buf: dict[str, list] = {k: [] for k in ("pos", "vel", "goal", "obst", "z", "logp", "v", "r")}
-    std = pol.log_std.exp()
+    buf: dict[str, list] = {k: [] for k in ("pos", "vel", "goal", "obst", "tag", "z", "logp", "v", "r")}
+    std = pol.log_std.detach().exp()
     done = False
+    eps = rng.standard_normal((n, 2))
     while not done:
-        pos, vel, goal, obst = env.observe()
+        pos, vel, goal, obst, tag = env.observe()
         with torch.no_grad():
-            mu, v = pol(_t(pos)[None], _t(vel)[None], _t(goal)[None], _t(obst)[None])
+            mu, v = pol(_t(pos)[None], _t(vel)[None], _t(goal)[None], _t(obst)[None], _t(tag)[None])
             mu, v = mu[0], v[0]
-            z = mu if deterministic else mu + std * torch.as_tensor(rng.standard_normal(mu.shape), dtype=torch.float32)
+            eps = RHO * eps + np.sqrt(1 - RHO ** 2) * rng.standard_normal((n, 2))
+            z = mu if deterministic else mu + std * torch.as_tensor(eps, dtype=torch.float32)
             logp = torch.distributions.Normal(mu, std).log_prob(z).sum(-1)
         alpha = alpha_from_raw(z[:, 0], pol.cfg).double().numpy()
         turn = turn_from_raw(z[:, 1], pol.cfg).double().numpy()
-        for k_, a in (("pos", pos), ("vel", vel), ("goal", goal), ("obst", obst)):
+        for k_, a in (("pos", pos), ("vel", vel), ("goal", goal), ("obst", obst), ("tag", tag)):
             buf[k_].append(np.array(a, dtype=np.float32))
         r, done = env.step(alpha, turn)
         buf["z"].append(z.numpy()); buf["logp"].append(logp.numpy()); buf["v"].append(v.numpy())
@@ -56,9 +62,9 @@ def rollout(env: SwapEnv, pol: OnlineCBFPolicy, n: int, layout: str, rng: np.ran
     if terminal:
         last_v = np.zeros(n, np.float32)
     else:
-        pos, vel, goal, obst = env.observe()
+        pos, vel, goal, obst, tag = env.observe()
         with torch.no_grad():
-            last_v = pol(_t(pos)[None], _t(vel)[None], _t(goal)[None], _t(obst)[None])[1][0].numpy()
+            last_v = pol(_t(pos)[None], _t(vel)[None], _t(goal)[None], _t(obst)[None], _t(tag)[None])[1][0].numpy()
     out["last_v"] = last_v
     out["stats"] = {"n": n, "layout": layout, "success": float(env.arrived.mean()),
                     "min_sep": env.min_sep, "D": 2 * env.cfg.radius, "infeasible": env.infeasible,
@@ -122,7 +128,7 @@ def main(argv: list[str] | None = None) -> None:
             ep["ret"] = ep["adv"] + ep["v"]
             eps.append(ep); got += ep["r"].size
         agent_steps += got
-        cat = {k: np.concatenate([e[k] for e in eps]) for k in ("pos", "vel", "goal", "obst", "z", "logp", "adv", "ret")}
+        cat = {k: np.concatenate([e[k] for e in eps]) for k in ("pos", "vel", "goal", "obst", "tag", "z", "logp", "adv", "ret")}
         T = len(cat["pos"])
         advn = (cat["adv"] - cat["adv"].mean()) / (cat["adv"].std() + 1e-8)
         tens = {k: _t(v) for k, v in cat.items()}; tens["advn"] = _t(advn)
@@ -130,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
         for _ in range(a.epochs):
             for idx in np.array_split(rng.permutation(T), max(1, T // mb)):
                 ix = torch.as_tensor(idx)
-                mu, v = pol(tens["pos"][ix], tens["vel"][ix], tens["goal"][ix], tens["obst"][ix])
+                mu, v = pol(tens["pos"][ix], tens["vel"][ix], tens["goal"][ix], tens["obst"][ix], tens["tag"][ix])
                 dist = torch.distributions.Normal(mu, pol.log_std.exp())
                 logp = dist.log_prob(tens["z"][ix]).sum(-1)
                 ratio = torch.exp(logp - tens["logp"][ix])

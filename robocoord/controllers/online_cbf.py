@@ -24,6 +24,17 @@ class OnlineCBFParams(FilterParams):
     weights: str | None = Field(default=None, description="directory with online_cbf.pt + config.json (default: shipped)")
 
 
+def arena_walls(context: Context) -> list:
+    """The arena's walls as polygons (the world builds them in pybullet but does not list them in
+    ``Context.obstacles``; without them a filter lets robots be pushed through the walls)."""
+    from robocoord.world import _walls  # the world's own wall geometry
+
+    w = context.scenario.world
+    if w.arena is None or not w.walls or context.bounds is None:
+        return []
+    return _walls(context.bounds)
+
+
 def load_policy(directory: Path | None = None):
     """The shipped (or given) policy, loaded with ``weights_only=True``."""
     import torch
@@ -54,6 +65,14 @@ class OnlineCBF(FixedAlphaCBF):
         torch.set_num_threads(1)
         self._pol = load_policy(Path(self.params.weights) if self.params.weights else None)
         self._turn = np.zeros(context.n)
+        # random node tags (drawn once, seeded): let the GNN tell symmetric agents apart
+        self._tag = context.rng.uniform(0.0, 1.0, context.n)
+        self._polys = list(context.obstacles) + arena_walls(context)
+
+    def _obstacles(self, pts: np.ndarray) -> np.ndarray | None:
+        from planners.cbf.obstacles import closest_points_polygons
+
+        return closest_points_polygons(pts, self._polys, self.params.sense_radius)
 
     def _nominal(self, obs: Observation, pts: np.ndarray) -> np.ndarray:
         u = super()._nominal(obs, pts).copy()
@@ -69,7 +88,7 @@ class OnlineCBF(FixedAlphaCBF):
         xy = pts[:, :2]
         q = self._obstacles(pts)
         obst = nearest_obstacles(None if q is None else q[..., :2], xy)
-        alpha, self._turn = self._pol.act(xy, obs.state.vel[:, :2], obs.goals[:, :2], obst)
+        alpha, self._turn = self._pol.act(xy, obs.state.vel[:, :2], obs.goals[:, :2], obst, self._tag)
         cmd = self.filtered(obs, alpha)
         if cmd.overlay is not None:
             cmd.overlay["turn"] = np.round(self._turn, 3).tolist()

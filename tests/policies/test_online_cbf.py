@@ -22,7 +22,7 @@ def _inputs(n, rng, side=3.0):
     goal = rng.uniform(0, side, (n, 2))
     obst = np.full((n, N_OBS, 2), np.nan)
     obst[: n // 2, 0] = pos[: n // 2] + 0.3
-    return pos, vel, goal, obst
+    return pos, vel, goal, obst, rng.uniform(0, 1, n)
 
 
 def test_alpha_and_turn_stay_in_range():
@@ -52,17 +52,20 @@ def test_gnn_is_permutation_equivariant_and_local():
         for p in pol.parameters():
             p.add_(0.3 * torch.randn_like(p))  # leave the near-constant initial head
     rng = np.random.default_rng(1)
-    pos, vel, goal, obst = _inputs(12, rng)
-    a0, t0 = pol.act(pos, vel, goal, obst)
+    pos, vel, goal, obst, tag = _inputs(12, rng)
+    a0, t0 = pol.act(pos, vel, goal, obst, tag)
     perm = rng.permutation(12)
-    a1, t1 = pol.act(pos[perm], vel[perm], goal[perm], obst[perm])
+    a1, t1 = pol.act(pos[perm], vel[perm], goal[perm], obst[perm], tag[perm])
     assert np.allclose(a1, a0[perm], atol=1e-5) and np.allclose(t1, t0[perm], atol=1e-5)
     # an agent far beyond two hops of sensing changes nothing for the others
     far = np.array([[100.0, 100.0]])
     a2, _ = pol.act(np.vstack([pos, far]), np.vstack([vel, [[0, 0]]]), np.vstack([goal, far]),
-                    np.concatenate([obst, np.full((1, N_OBS, 2), np.nan)]))
+                    np.concatenate([obst, np.full((1, N_OBS, 2), np.nan)]), np.append(tag, 0.5))
     assert np.allclose(a2[:12], a0, atol=1e-5)
     assert not np.allclose(t0, t0[0])   # world-frame features: agents can break symmetry
+    # the random tag alone separates agents with identical surroundings
+    a3, _ = pol.act(pos, vel, goal, obst, 1.0 - tag)
+    assert not np.allclose(a3, a0)
 
 
 @pytest.mark.parametrize("layout", ["random", "circle"])
