@@ -2,7 +2,8 @@
 safely under any delay, through an action dependency graph (Hönig et al., RA-L 2019).
 
 At the first step the controller snaps starts and goals to the map's cells, plans a one-shot grid
-solution (prioritised planning with full-horizon space-time A*, or PIBT), builds the ADG, and from then on every robot drives its look-
+solution (prioritised planning with full-horizon space-time A*, or PIBT kept free of rotations,
+`planners.mapf_exec.rotations`), builds the ADG, and from then on every robot drives its look-
 ahead point to the centre of its next cell only when every move it depends on is done; after its
 last move it finishes at its exact goal point. The grid plan's makespan is reported in the overlay
 text so the loss to real dynamics can be read beside the measured one.
@@ -50,9 +51,9 @@ class ADGExecutor(Controller):
 
     def _plan(self, start_xy: np.ndarray, goal_xy: np.ndarray) -> None:
         from planners.mapf.guidance import density_guidance
-        from planners.mapf.pibt import PIBT
         from planners.mapf.windowed import WindowedPlanner
         from planners.mapf_exec import build_adg
+        from planners.mapf_exec.rotations import RotationFreePIBT, dependency_cycle
         from sim.maps import xy_to_cell
 
         grid, cs = self.context.grid, self.context.cell_size
@@ -62,7 +63,7 @@ class ADGExecutor(Controller):
                 raise UserError(f"adg_pibt: two robots have their {what} in the same grid cell; "
                                  f"use start/goal layouts on cells (mark or list)")
         if self.params.planner == "pibt":
-            pl = PIBT(*density_guidance(len(s), int((~grid.blocked).sum())))
+            pl = RotationFreePIBT(*density_guidance(len(s), int((~grid.blocked).sum())))
         else:
             w = self.params.window
             pl = WindowedPlanner(window=w, replan_every=w, restarts=8)
@@ -76,6 +77,13 @@ class ADGExecutor(Controller):
         self.plan_makespan = len(traj) - 1
         self.plan_complete = bool((pos == g).all())
         self.adg = build_adg(np.stack(traj, axis=1))
+        # a rotation in the plan (agents moving round a cycle in one step) makes the ADG cyclic and
+        # would stop the robots for ever; the pibt planner never rotates, pp might
+        cyc = dependency_cycle(self.adg)
+        if cyc is not None:
+            raise UserError(f"adg_pibt: the {self.params.planner} grid plan has a rotation (robots "
+                            f"{sorted({i for i, _ in cyc})} move round a cycle in one step), which cannot "
+                            f"be executed safely; use planner 'pibt'")
 
     def _control_points(self, obs: Observation) -> np.ndarray:
         st = obs.state
