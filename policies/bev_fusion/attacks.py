@@ -40,7 +40,7 @@ class AttackSpec:
     alpha: float = 0.1
     cw_c: float = 10.0
     confine_unseen: bool = False
-    adaptive_threshold: float | None = None
+    adaptive_threshold: float | dict | None = None
     margin: float = 0.9
 
     def __post_init__(self) -> None:
@@ -186,15 +186,20 @@ __all__ = ["AttackSpec", "ATTACKS", "FEATURE_ATTACKS", "MESSAGE_ATTACKS", "featu
 
 
 def adapt_to_threshold(net: BevFusionNet, benign: torch.Tensor, attacked: torch.Tensor, rel: torch.Tensor,
-                       seen: np.ndarray, threshold: float, margin: float = 0.9, iters: int = 7) -> torch.Tensor:
-    """Blend attacked and benign messages with the largest factor whose full-fusion CCLoss against the
-    ego-only map stays below ``margin * threshold`` (bisection over [0, 1])."""
+                       seen: np.ndarray, threshold: float, margin: float = 0.9, iters: int = 7,
+                       binary: bool = True) -> torch.Tensor:
+    """Blend attacked and benign messages with the largest factor whose full-fusion CCLoss (binarised
+    maps, as the defence measures it) against the ego-only map stays below ``margin * threshold``
+    (bisection over [0, 1])."""
     with torch.no_grad():
         ego = torch.sigmoid(_fused_logits(net, benign[:1], rel[:1])).numpy()
 
         def score(a: float) -> float:
             f = benign + a * (attacked - benign)
-            return ccloss(ego, torch.sigmoid(_fused_logits(net, f, rel)).numpy(), seen)
+            fused = torch.sigmoid(_fused_logits(net, f, rel)).numpy()
+            if binary:
+                return ccloss((ego > 0.5).astype(np.float64), (fused > 0.5).astype(np.float64), seen)
+            return ccloss(ego, fused, seen)
 
         if score(1.0) < margin * threshold:
             return attacked

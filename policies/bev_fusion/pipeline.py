@@ -31,18 +31,41 @@ def default_model() -> BevFusionNet:
     return load_model(str(WEIGHTS / "bev_fusion.pt"), str(WEIGHTS / "bev_fusion.json"))
 
 
-def default_threshold() -> float:
+Threshold = "float | dict[str, float]"  # one CCLoss threshold, or one per subset size ("1".."5")
+
+
+def default_threshold() -> "Threshold":
+    """The shipped calibration: a CCLoss threshold per fused-subset size (weights/calibration.json)."""
     import json
 
     f = WEIGHTS / "calibration.json"
-    return float(json.loads(f.read_text())["threshold"]) if f.exists() else 0.1
+    if not f.exists():
+        return 0.15
+    t = json.loads(f.read_text())["threshold"]
+    return {str(k): float(v) for k, v in t.items()} if isinstance(t, dict) else float(t)
+
+
+def tau_of(threshold: "Threshold", size: int) -> float:
+    """Threshold for a subset of ``size`` collaborators (a dict falls back to the nearest calibrated size)."""
+    if isinstance(threshold, dict):
+        sizes = sorted(int(k) for k in threshold)
+        k = min(sizes, key=lambda s: (abs(s - size), s))
+        return float(threshold[str(k)])
+    return float(threshold)
+
+
+def scale_threshold(threshold: "Threshold", factor: float) -> "Threshold":
+    if isinstance(threshold, dict):
+        return {k: v * factor for k, v in threshold.items()}
+    return float(threshold) * factor
 
 
 @dataclass
 class AdaptiveThreshold:
-    """CCLoss threshold that follows the benign level: ``clip(median + k * 1.4826 MAD)`` of the CCLoss of
-    fusions recently judged consistent (last ``window``), within ``[lo, hi] x tau0``. Starts at ``tau0``."""
-    tau0: float
+    """Multiplier of the calibrated threshold that follows the benign level: ``clip(median + k * 1.4826
+    MAD)`` of the ratios CCLoss / threshold of the checks recently judged consistent (last ``window``),
+    within ``[lo, hi] x tau0``. Starts at ``tau0`` (1 = the calibration)."""
+    tau0: float = 1.0
     k: float = 4.0
     window: int = 60
     lo: float = 0.5
@@ -91,7 +114,7 @@ def _ids_in(scene_frame: dict, agent: int, size: int, res: float, length: float,
 
 
 def make_messages(net: BevFusionNet, frame: dict, attackers: list[int], spec: AttackSpec, rng: np.random.Generator,
-                  sigma_xy: float = 0.0, sigma_yaw: float = 0.0, threshold: float | None = None,
+                  sigma_xy: float = 0.0, sigma_yaw: float = 0.0, threshold: "Threshold | None" = None,
                   car: tuple[float, float] = (4.5, 1.8)) -> Messages:
     """Encode every CAV's BEV (``frame`` from :meth:`sim.intersection.IntersectionScene.frame`), apply the
     attack of ``attackers`` and report collaborator poses with Gaussian noise."""
@@ -153,12 +176,13 @@ def make_messages(net: BevFusionNet, frame: dict, attackers: list[int], spec: At
             feats = benign.clone()
             feats[attackers] = net.encode(torch.from_numpy(bad[attackers]))
     if spec.adaptive_threshold is not None and kind != "none":
-        feats = adapt_to_threshold(net, benign, feats, rel, seen, spec.adaptive_threshold, spec.margin)
+        tau = tau_of(spec.adaptive_threshold, len(rel) - 1)  # the full-set check PASAC starts with
+        feats = adapt_to_threshold(net, benign, feats, rel, seen, tau, spec.margin)
     attack_ms = 1e3 * (time.perf_counter() - t0)
     return Messages(feats.detach(), benign, rel, seen, target, ids0, vis_any, list(attackers), phantom, attack_ms)
 
 
-def defend(method: str, fuser: Fuser, collaborators: list[int], threshold: float, rng: np.random.Generator,
+def defend(method: str, fuser: Fuser, collaborators: list[int], threshold: "Threshold", rng: np.random.Generator,
            attackers: list[int] = (), adaptive: AdaptiveThreshold | None = None,
            robosac_attackers: int = 2) -> dict:
     """Accepted/flagged collaborators and the number of fused consistency checks of one defence."""
@@ -170,13 +194,14 @@ def defend(method: str, fuser: Fuser, collaborators: list[int], threshold: float
     if method == "lower":
         return {"accepted": [], "flagged": [], "checks": 0}
     if method in ("pasac", "pasac_adaptive"):
-        tau = adaptive.value if (method == "pasac_adaptive" and adaptive is not None) else threshold
-        res = pasac(collaborators, lambda sub: fuser.ccloss(sub) < tau)
+        mult = adaptive.value if (method == "pasac_adaptive" and adaptive is not None) else 1.0
+        res = pasac(collaborators, lambda sub: fuser.ccloss(sub) < mult * tau_of(threshold, len(sub)))
         if method == "pasac_adaptive" and adaptive is not None:
-            adaptive.update([fuser.ccloss(sub) for sub, ok in res.log if ok])
-        return {"accepted": res.accepted, "flagged": res.flagged, "checks": res.checks, "threshold": tau}
+            adaptive.update([fuser.ccloss(sub) / tau_of(threshold, len(sub)) for sub, ok in res.log if ok])
+        return {"accepted": res.accepted, "flagged": res.flagged, "checks": res.checks, "threshold_scale": mult}
     if method == "robosac":
-        res = robosac(collaborators, lambda sub: fuser.ccloss(sub) < threshold, rng, assumed_attackers=robosac_attackers)
+        res = robosac(collaborators, lambda sub: fuser.ccloss(sub) < tau_of(threshold, len(sub)), rng,
+                      assumed_attackers=robosac_attackers)
         return {"accepted": res.accepted, "flagged": res.flagged, "checks": res.checks}
     raise ValueError(f"defend: unknown method {method!r}; expected one of {DEFENCES}")
 
@@ -216,5 +241,5 @@ def frame_metrics(pred: np.ndarray, msg: Messages, min_cover: float = 0.3) -> di
     return out
 
 
-__all__ = ["DEFENCES", "AdaptiveThreshold", "Messages", "make_messages", "defend", "frame_metrics", "components",
+__all__ = ["tau_of", "scale_threshold", "DEFENCES", "AdaptiveThreshold", "Messages", "make_messages", "defend", "frame_metrics", "components",
            "default_model", "default_threshold"]

@@ -28,7 +28,8 @@ from robocoord.errors import UserError
 
 class FusionParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    threshold: Optional[float] = Field(None, gt=0, description="CCLoss threshold; default: the shipped calibration")
+    threshold: Optional[float] = Field(None, gt=0, description="one CCLoss threshold for every subset size; "
+                                       "default: the shipped per-size calibration")
     stop_distance: float = Field(15.0, gt=0, description="corridor ahead of the ego checked for vehicles (m)")
     min_cells: int = Field(4, ge=1, description="fused vehicle cells in the corridor that make the ego stop")
     assumed_attackers: int = Field(2, ge=0, description="ROBOSAC: attackers its sample size guards against")

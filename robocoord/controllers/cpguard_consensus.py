@@ -30,13 +30,13 @@ class CPGuardAdaptive(FusionDefence):
         super().reset(context)
         from policies.bev_fusion.pipeline import AdaptiveThreshold
 
-        self.adaptive = AdaptiveThreshold(self.threshold)
+        self.adaptive = AdaptiveThreshold()
 
     def select(self, view) -> dict:
         from policies.bev_fusion.pipeline import defend
 
         d = defend("pasac_adaptive", view.fuser, view.collaborators, self.threshold, self.rng, adaptive=self.adaptive)
-        return {"accepted": d["accepted"], "flagged": d["flagged"], "checks": d["checks"], "threshold": d["threshold"]}
+        return {"accepted": d["accepted"], "flagged": d["flagged"], "checks": d["checks"], "threshold_scale": d["threshold_scale"]}
 
 
 class Robosac(FusionDefence):

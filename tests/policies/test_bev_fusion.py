@@ -62,8 +62,8 @@ def test_feature_attacks_stay_in_budget_touch_only_attackers_and_hurt(kind):
     assert d.max() <= 0.5 + 1e-5
     assert d[[0, 1, 3, 5]].max() == 0
     assert d[[2, 4]].max() > 0.05
-    fz_b = Fuser(net, feats, rel, np.ones((32, 32), bool))
-    fz_a = Fuser(net, out, rel, np.ones((32, 32), bool))
+    fz_b = Fuser(net, feats, rel, np.ones((32, 32), bool), binary=False)
+    fz_a = Fuser(net, out, rel, np.ones((32, 32), bool), binary=False)
     assert fz_a.ccloss((1, 2, 3, 4, 5)) > fz_b.ccloss((1, 2, 3, 4, 5))
 
 
@@ -81,19 +81,18 @@ def test_confined_attack_leaves_seen_cells_alone():
 
 
 def test_adaptive_attacker_stays_under_threshold():
-    from planners.consensus import ccloss
-
     net = small_net()
     feats = net.encode(torch.rand(6, 4, 32, 32)).detach()
     rel = torch.zeros(6, 3)
     seen = np.ones((32, 32), bool)
     bad = feats.clone()
-    bad[1] += 3.0
-    fz = Fuser(net, bad, rel, seen)
+    bad[1] += 30.0
+    fz = Fuser(net, bad, rel, seen, binary=False)
     full = fz.ccloss((1, 2, 3, 4, 5))
+    assert full > 1e-4  # an untrained net: small, but a real discrepancy
     tau = 0.5 * full
-    out = adapt_to_threshold(net, feats, bad, rel, seen, tau, margin=0.9)
-    fz2 = Fuser(net, out, rel, seen)
+    out = adapt_to_threshold(net, feats, bad, rel, seen, tau, margin=0.9, binary=False)
+    fz2 = Fuser(net, out, rel, seen, binary=False)
     assert fz2.ccloss((1, 2, 3, 4, 5)) < 0.9 * tau + 1e-6 and (out - feats).abs().max() > 0
 
 
