@@ -2,7 +2,8 @@
 MILP oracle on fresh random instances (seeds disjoint from the training set's).
 
     nice -n 10 python -m policies.gnn_vae.bench --kind open_area --n 5 10 15 25 50 100 250 \
-        --instances 20 --instances-large 10 --milp-time 10 --milp-time-large 30 --workers 2 \
+        --instances 20 --instances-large 10 --milp-time 10 --milp-time-mid 20 \
+        --milp-time-large 30 --workers 2 \
         --json results.json
 
 Per instance: J = mean completion time [s] (exact evaluator) of every method, ratio J_MILP / J
@@ -81,7 +82,9 @@ def one(args: tuple) -> dict:
     row["gnn_vae_feasible"] = res["gnn_vae"].feasible
     row["gnn_vae_samples"] = res["gnn_vae"].samples
     row["gnn_vae_forward_s"] = res["gnn_vae"].forward_s
-    m = solve_milp(g, time_limit=o["milp_time_large"] if big else o["milp_time"],
+    limit = (o["milp_time_large"] if big else o["milp_time_mid"] if n >= o["mid_n"]
+             else o["milp_time"])
+    m = solve_milp(g, time_limit=limit,
                    warm_start=res["fifo"].choices)
     row.update({"milp_status": m.status, "milp_gap": m.gap, "milp_s": m.wall_s,
                 "milp_J": m.schedule.objective if m.has_solution else float("nan"),
@@ -121,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--density", type=float, default=0.6)
     p.add_argument("--obstacles", type=int, default=0, help="-1: N // 5 obstacles")
     p.add_argument("--milp-time", type=float, default=10.0)
+    p.add_argument("--milp-time-mid", type=float, default=20.0, help="for mid-n <= N < large-n")
+    p.add_argument("--mid-n", type=int, default=50)
     p.add_argument("--milp-time-large", type=float, default=30.0)
     p.add_argument("--samples", type=int, default=16, help="GNN-VAE latent samples K")
     p.add_argument("--cma-evals", type=int, default=2000)
@@ -130,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--json")
     a = p.parse_args(argv)
-    o = {k: getattr(a, k) for k in ("density", "obstacles", "milp_time", "milp_time_large",
+    o = {k: getattr(a, k) for k in ("density", "obstacles", "milp_time", "milp_time_mid",
+                                    "mid_n", "milp_time_large",
                                     "samples", "cma_evals", "cma_time", "random_k", "weights",
                                     "large_n")}
     jobs = [(a.kind, n, k, o) for n in sorted(a.n, reverse=True)
