@@ -21,6 +21,7 @@ _WEIGHTS = Path(__file__).resolve().parents[2] / "policies" / "online_cbf" / "we
 
 
 class OnlineCBFParams(FilterParams):
+    sense_radius: float = Field(default=1.5, gt=0, description="neighbours and obstacles farther away are ignored (m); the policy was trained with 1.5")
     weights: str | None = Field(default=None, description="directory with online_cbf.pt + config.json (default: shipped)")
 
 
@@ -81,6 +82,14 @@ class OnlineCBF(FixedAlphaCBF):
         u[:, 0], u[:, 1] = c * x - s * y, s * x + c * y
         return u
 
+    def _point_velocity(self, obs: Observation) -> np.ndarray:
+        """Velocity of the filtered point (AMR: v h + l omega n, the policy's training input)."""
+        st = obs.state
+        if self.context.kind != "amr":
+            return st.vel[:, :2]
+        c, s = np.cos(st.yaw), np.sin(st.yaw)
+        return st.vel[:, :2] + self._l * st.yaw_rate[:, None] * np.column_stack([-s, c])
+
     def act(self, obs: Observation) -> Commands:
         from policies.online_cbf.env import nearest_obstacles
 
@@ -88,7 +97,7 @@ class OnlineCBF(FixedAlphaCBF):
         xy = pts[:, :2]
         q = self._obstacles(pts)
         obst = nearest_obstacles(None if q is None else q[..., :2], xy)
-        alpha, self._turn = self._pol.act(xy, obs.state.vel[:, :2], obs.goals[:, :2], obst, self._tag)
+        alpha, self._turn = self._pol.act(xy, self._point_velocity(obs), obs.goals[:, :2], obst, self._tag)
         cmd = self.filtered(obs, alpha)
         if cmd.overlay is not None:
             cmd.overlay["turn"] = np.round(self._turn, 3).tolist()
