@@ -91,6 +91,19 @@ def test_controllers_run_safely(name):
     assert s["mean_sum_rate_mbps"] > 0 and 0 < s["jain_avg"] <= 1
 
 
+def test_policy_uses_its_training_layer():
+    from robocoord.controllers.uav_policy import GaMatr
+
+    sc = robocoord.load_scenario(URBAN, ["horizon=2"])
+    for weights, layer in [("gat", "fair"), ("gat_sumrate", "greedy_sumrate")]:
+        c = GaMatr(GaMatr.Params(weights=weights))
+        c.reset(SimpleNamespace(scenario=sc, model=SimpleNamespace(params=SimpleNamespace(max_speed=10.0))))
+        assert c.resource_mode == layer
+    c = GaMatr(GaMatr.Params(weights="gat", resources="milp_sumrate"))
+    c.reset(SimpleNamespace(scenario=sc, model=SimpleNamespace(params=SimpleNamespace(max_speed=10.0))))
+    assert c.resource_mode == "milp_sumrate"
+
+
 def test_same_seed_same_summary():
     sc = robocoord.load_scenario(URBAN, ["horizon=10", "tasks.users.mobility=hotspot"])
     a = robocoord.run(sc, controller=ControllerSpec(name="uav_random_walk")).summary

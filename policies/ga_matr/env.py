@@ -1,9 +1,10 @@
 """Vectorised pure-numpy training environment (the domain task's channel and rate code, no pybullet).
 
 E parallel episodes of M UAVs (fixed altitude, horizontal moves) over U moving ground users. Each slot:
-UAVs take one of 9 discrete moves (stay, 8 compass directions at ``speed``), users move, the fast fair
-assignment (:func:`planners.uav_assign.fast.fair_assign`) serves every user and ``sim.radio.rates``
-computes the per-user rates with co-channel interference. Team reward: Jain-weighted throughput of
+UAVs take one of 9 discrete moves (stay, 8 compass directions at ``speed``), users move, a fast
+resource layer (``layer``: ``fair`` = :func:`planners.uav_assign.fast.fair_assign`, every user served;
+``greedy`` = :func:`planners.uav_assign.fast.greedy_sumrate`, one user per block) assigns the
+subchannels and ``sim.radio.rates`` computes the per-user rates with co-channel interference. Team reward: Jain-weighted throughput of
 the slot, ``jain(r) * sum(r) / (U * B)``, minus a penalty per UAV pair closer than ``min_sep``.
 """
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planners.uav_assign.fast import fair_assign
+from planners.uav_assign.fast import fair_assign, greedy_sumrate
 from sim.radio import RadioConfig, UserMobility, jain, link_gain, rates
 
 MOVES = np.array([[0, 0], [1, 0], [1, 1], [0, 1], [-1, 1], [-1, 0], [-1, -1], [0, -1], [1, -1]], float)
@@ -33,6 +34,7 @@ class EnvConfig:
     mobility: str = "random_waypoint"
     preset: str = "urban"
     history: int = 3          # stacked frames of UAV positions
+    layer: str = "fair"       # resource layer: fair (everyone served, time-shared) | greedy (one user per block)
 
 
 def start_positions(n: int, area: float, rng: np.random.Generator) -> np.ndarray:
@@ -69,7 +71,11 @@ class VecUavEnv:
         for e in range(self.E):
             pos3 = np.column_stack([self.uav[e], np.full(c.n_uav, c.altitude)])
             g = link_gain(pos3, users[e], self.radio)
-            a, s = fair_assign(g, self.radio.n_subchannels)
+            if c.layer == "fair":
+                a, s = fair_assign(g, self.radio.n_subchannels)
+            else:
+                r_if = self.radio.subchannel_hz * np.log2(1 + self.radio.power_per_subchannel_w * g / self.radio.noise_w)
+                a, s = greedy_sumrate(r_if, self.radio.n_subchannels)
             r, _ = rates(g, a, s, self.radio)
             self.last_rate[e] = r
             rew[e] = jain(r) * r.sum() / (c.n_users * self.radio.subchannel_hz)

@@ -24,8 +24,13 @@ HIST_BINS = 5
 
 
 def node_features(hist: np.ndarray, users: np.ndarray, user_rate: np.ndarray, area: float,
-                  speed: float, rate_scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """(E, M, F) UAV and (E, U, F) user features. ``hist`` (E, H, M, 2) oldest first."""
+                  speed: float, rate_scale: float, version: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """(E, M, F) UAV and (E, U, F) user features. ``hist`` (E, H, M, 2) oldest first.
+
+    Version 2 adds two egocentric vectors to each UAV (x5 / area): to the centroid of the users nearest
+    to it and to its nearest other UAV. GATv2's edge features only enter the attention scores, not the
+    messages, so without them a UAV sees its users only as an attention-weighted mean of absolute
+    positions (version 1, which trained poorly)."""
     E, H, M, _ = hist.shape
     U = users.shape[1]
     disp = np.diff(hist, axis=1).transpose(0, 2, 1, 3).reshape(E, M, 2 * (H - 1)) / max(speed, 1e-9)
@@ -34,6 +39,16 @@ def node_features(hist: np.ndarray, users: np.ndarray, user_rate: np.ndarray, ar
     uav = np.concatenate([hist[:, -1] / area, disp, np.ones((E, M, 1)), np.zeros((E, M, 1)), load[..., None]], -1)
     usr = np.concatenate([users / area, np.zeros((E, U, 2 * (H - 1))), np.zeros((E, U, 1)), np.ones((E, U, 1)),
                           (user_rate / rate_scale)[..., None]], -1)
+    if version >= 2:
+        pos = hist[:, -1]
+        onehot = (assoc[:, None, :] == np.arange(M)[None, :, None]).astype(float)  # (E, M, U)
+        cnt = onehot.sum(-1, keepdims=True)
+        cen = np.where(cnt > 0, onehot @ users / np.maximum(cnt, 1), pos)
+        d = np.linalg.norm(pos[:, :, None] - pos[:, None], axis=-1) + np.eye(M)[None] * 1e9
+        near = np.take_along_axis(pos, np.argmin(d, axis=-1)[..., None].repeat(2, -1), axis=1) if M > 1 else pos
+        ego = np.concatenate([(cen - pos), (near - pos)], -1) * 5.0 / area
+        uav = np.concatenate([uav, ego], -1)
+        usr = np.concatenate([usr, np.zeros((E, U, 4))], -1)
     return uav.astype(np.float32), usr.astype(np.float32)
 
 

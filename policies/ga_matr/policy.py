@@ -19,12 +19,12 @@ def make_net(cfg: dict) -> torch.nn.Module:
 
 
 def inputs(net_kind: str, hist: np.ndarray, users: np.ndarray, user_rate: np.ndarray, area: float, speed: float,
-           rate_scale: float):
+           rate_scale: float, version: int = 2):
     """Network inputs and the (E, M, N) shape triple for batched episodes."""
     E, _, M, _ = hist.shape
     N = M + users.shape[1]
     if net_kind == "gat":
-        uf, sf = node_features(hist, users, user_rate, area, speed, rate_scale)
+        uf, sf = node_features(hist, users, user_rate, area, speed, rate_scale, version)
         return graph_batch(uf, sf, area), (E, M, N)
     return torch.from_numpy(mlp_features(hist, users, user_rate, area, speed, rate_scale)), (E, M, N)
 
@@ -45,7 +45,8 @@ class MovePolicy:
     def act(self, hist: np.ndarray, users: np.ndarray, user_rate: np.ndarray, area: float,
             greedy: bool = True, rng: np.random.Generator | None = None) -> np.ndarray:
         c = self.cfg
-        x, shp = inputs(c["arch"], hist[None], users[None], user_rate[None], area, c["speed"], c["rate_scale"])
+        x, shp = inputs(c["arch"], hist[None], users[None], user_rate[None], area, c["speed"], c["rate_scale"],
+                        c.get("features", 1))
         with torch.no_grad():
             logits = self.net.logits(x, *shp)[0]
         if greedy or rng is None:

@@ -83,8 +83,8 @@ class UavBsController(Controller):
         if not hasattr(context.scenario.tasks, "type") or context.scenario.tasks.type != "uav_bs":
             raise ValueError(f"{self.name}: needs tasks.type 'uav_bs', got {context.scenario.tasks.type!r}")
         self.vmax = float(context.model.params.max_speed)
-        self.milp_status: dict[str, int] = {}
         self.step = 0
+        self.resource_mode = self.params.resources  # None: decided by the subclass (a policy's training layer)
 
     def move(self, obs: Observation, ex: dict) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -94,15 +94,16 @@ class UavBsController(Controller):
 
         radio, gain = ex["radio"], ex["gain"]
         p = self.params
+        mode = self.resource_mode or "fair"
         diag: dict[str, float] = {}
-        if p.resources == "fair":
+        if mode == "fair":
             a, s = fair_assign(gain, radio.n_subchannels)
             return {"assoc": a, "subchannel": s}, diag
         rate = interference_free_rate(gain, radio)
-        if p.resources == "greedy_sumrate":
+        if mode == "greedy_sumrate":
             a, s = greedy_sumrate(rate, radio.n_subchannels)
             return {"assoc": a, "subchannel": s}, diag
-        fn = sumrate_assignment if p.resources == "milp_sumrate" else maxmin_assignment
+        fn = sumrate_assignment if mode == "milp_sumrate" else maxmin_assignment
         res = fn(rate, radio.n_subchannels, solver=p.solver, time_limit=p.time_limit)
         diag = {"milp_not_optimal": float(res.status != "optimal"), "milp_gap": float(np.nan_to_num(res.gap))}
         if res.status == "no_solution":  # fall back to the fast layer rather than leave everyone unserved

@@ -3,26 +3,36 @@ per-slot MILP oracle that keeps the learned movement but re-solves the resources
 
 Movement: the trained actor (``policies.ga_matr``) picks one of 9 moves per UAV (stay or a compass
 direction at the training speed) from a stacked history of UAV positions, the users' positions and
-their last rates; greedy (arg-max) at run time. Resources: ``params.resources`` (default ``fair`` for
-the policies, the layer they were trained with; ``milp_sumrate`` for the oracle).
+their last rates; greedy (arg-max) at run time. Resources: ``params.resources``; for the policies the
+default is the layer their weights were trained with (``gat``/``mlp``: ``fair``; ``gat_sumrate``:
+``greedy_sumrate``), for the oracle ``milp_sumrate``.
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Optional
 
 import numpy as np
 from pydantic import Field
 
 from robocoord.controller import Context, Observation
-from robocoord.controllers.uav_common import UavBsController, UavBsParams
+from robocoord.controllers.uav_common import Resources, UavBsController, UavBsParams
+
+Weights = Literal["gat", "gat_sumrate", "mlp"]
 
 
 class PolicyParams(UavBsParams):
-    weights: Literal["gat", "mlp"] = Field(default="gat", description="shipped weights in policies/ga_matr/weights")
+    weights: Weights = Field(default="gat", description="shipped weights in policies/ga_matr/weights")
+    resources: Optional[Resources] = Field(default=None, description="resource layer; default: the one the "
+                                           "weights were trained with (their JSON's 'resources')")
+
+
+class MlpParams(PolicyParams):
+    weights: Literal["mlp"] = "mlp"
 
 
 class OracleParams(UavBsParams):
     resources: Literal["milp_sumrate", "milp_maxmin"] = "milp_sumrate"
+    weights: Weights = Field(default="gat", description="movement policy when movement is ga_matr")
     movement: Literal["ga_matr", "static"] = Field(default="ga_matr", description="ga_matr: the GAT policy's "
                                                    "moves; static: hover at the start positions")
 
@@ -33,6 +43,8 @@ class _PolicyMove(UavBsController):
 
         self.policy = MovePolicy(which)
         self.hist: np.ndarray | None = None
+        if self.resource_mode is None:
+            self.resource_mode = self.policy.cfg.get("resources", "fair")
 
     def move(self, obs: Observation, ex: dict) -> np.ndarray:
         from policies.ga_matr.env import MOVES
@@ -49,7 +61,7 @@ class _PolicyMove(UavBsController):
 
 class GaMatr(_PolicyMove):
     name = "uav_ga_matr"
-    summary = "GA-MATR-style GATv2 actor (MAPPO-KL trained) for movement + fast fair resource layer"
+    summary = "GA-MATR-style GATv2 actor (MAPPO-KL trained) for movement + the fast resource layer it was trained with"
     Params = PolicyParams
 
     def reset(self, context: Context) -> None:
@@ -59,11 +71,12 @@ class GaMatr(_PolicyMove):
 
 class MappoMlp(_PolicyMove):
     name = "uav_mappo_mlp"
-    summary = "MAPPO ablation: MLP actor on fixed-size features for movement + fast fair resource layer"
+    summary = "MAPPO ablation: MLP actor on fixed-size features for movement + the fast fair resource layer"
+    Params = MlpParams
 
     def reset(self, context: Context) -> None:
         super().reset(context)
-        self._load("mlp")
+        self._load(self.params.weights)
 
 
 class MilpOracle(_PolicyMove):
@@ -74,7 +87,7 @@ class MilpOracle(_PolicyMove):
     def reset(self, context: Context) -> None:
         super().reset(context)
         if self.params.movement == "ga_matr":
-            self._load("gat")
+            self._load(self.params.weights)
 
     def move(self, obs: Observation, ex: dict) -> np.ndarray:
         if self.params.movement == "static":
