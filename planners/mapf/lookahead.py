@@ -30,12 +30,13 @@ class LookaheadPIBT(PIBT):
 
     ``rollouts``: joint moves compared per step; ``horizon``: steps simulated per rollout (the
     first included); ``priority_noise``: spread of the random priority perturbation of rollouts
-    1.. (in steps of waiting); ``max_agents``: above this fleet size, plain PIBT.
-    Guidance weights as in `PIBT`.
+    1.. (in steps of waiting); ``max_agents``: above this fleet size, plain PIBT; ``score_moves``:
+    score the cost to go in moves (BFS) rather than in guided costs. Guidance weights as in `PIBT`.
     """
 
-    def __init__(self, rollouts: int = 8, horizon: int = 8, priority_noise: float = 2.0,
-                 max_agents: int = 96, corridor_penalty: float = 0.0, lane_penalty: float = 0.0,
+    def __init__(self, rollouts: int = 16, horizon: int = 8, priority_noise: float = 5.0,
+                 max_agents: int = 96, score_moves: bool = True,
+                 corridor_penalty: float = 0.0, lane_penalty: float = 0.0,
                  max_table_bytes: int = 2 * 1024 ** 3):
         if rollouts < 1 or horizon < 1 or priority_noise < 0 or max_agents < 0:
             raise ValueError("LookaheadPIBT: expected rollouts >= 1, horizon >= 1, priority_noise >= 0, "
@@ -43,6 +44,7 @@ class LookaheadPIBT(PIBT):
         super().__init__(corridor_penalty, lane_penalty, max_table_bytes)
         self.rollouts, self.horizon = int(rollouts), int(horizon)
         self.priority_noise, self.max_agents = float(priority_noise), int(max_agents)
+        self.score_moves = bool(score_moves)
 
     def step(self, positions: np.ndarray, goals: np.ndarray) -> np.ndarray:
         G = self.graph
@@ -66,7 +68,7 @@ class LookaheadPIBT(PIBT):
         return np.array(pibt_step(Q_from.tolist(), C.tolist(), order.tolist(), self.graph.F), dtype=np.int64)
 
     def _best_first_move(self, Q_from: np.ndarray, goal: np.ndarray) -> np.ndarray:
-        slots = self.tables.slots(goal)
+        slots = self._score_tables.slots(goal)
         best, best_score = None, -np.inf
         for r in range(self.rollouts):
             prio = self.priority
@@ -92,12 +94,18 @@ class LookaheadPIBT(PIBT):
                 break
             prio = np.where(reached, self.eps, prio + 1.0)
             q = self._pibt(q, goal, prio)
-        togo = self.tables.store[slots, q].astype(np.float64)
+        togo = self._score_tables.store[slots, q].astype(np.float64)
         return score - float(togo[~reached].sum()) / self._unit
 
     def reset(self, blocked: np.ndarray, starts: np.ndarray, goals: np.ndarray,
               rng: np.random.Generator) -> None:
         super().reset(blocked, starts, goals, rng)
-        # cost of one move in the tables: 1 for BFS tables, the guidance scale otherwise
+        # the cost to go is scored in moves (BFS tables; the guided costs only order PIBT's
+        # candidates) or, with score_moves=False, in guided costs over the cost of one move
         cost = self.edge_cost(self.graph)
-        self._unit = 1.0 if cost is None else float(cost[: self.graph.F, 1:].min())
+        self._unit = 1.0 if cost is None or self.score_moves else float(cost[: self.graph.F, 1:].min())
+        if cost is None or not self.score_moves:
+            self._score_tables = self.tables
+        elif getattr(self, "_score_graph", None) is not self.graph:
+            from planners.mapf.distance import DistanceTables
+            self._score_tables, self._score_graph = DistanceTables(self.graph, self.max_table_bytes), self.graph

@@ -12,7 +12,7 @@ from robocoord.controllers.mapf import GridPlannerController, _Params
 class LookaheadParams(_Params):
     rollouts: int = Field(default=16, ge=1, description="PIBT joint moves compared per step (1: plain PIBT)")
     horizon: int = Field(default=8, ge=1, description="steps simulated per rollout")
-    priority_noise: float = Field(default=2.0, ge=0, description="random priority perturbation of rollouts 1.. (steps)")
+    priority_noise: float = Field(default=5.0, ge=0, description="random priority perturbation of rollouts 1.. (steps)")
     max_agents: int = Field(default=96, ge=0, description="above this fleet size: plain PIBT (time budget)")
     guidance: Literal["auto", "off"] = Field(default="auto", description="highway guidance weights from the fleet density (auto) or none")
 
