@@ -94,7 +94,13 @@ def solve(prob: pulp.LpProblem, *, solver: str = "highs", time_limit: float = 30
     elif np.isfinite(bound):
         bound += float(getattr(prob.objective, "constant", 0.0) or 0.0)
     if status == "optimal":
-        bound = obj if not np.isfinite(bound) else (min(bound, obj) if minimise else max(bound, obj))
+        # A solver that proves optimality has |obj - bound| <= gap_rel |obj|; a reported bound outside
+        # that (HiGHS reports 0 when presolve alone solves the model) is an artefact: use obj.
+        if not np.isfinite(bound) or abs(obj - bound) > max(gap_rel, 1e-9) * max(1.0, abs(obj)) + 1e-9:
+            info["bound_reported"] = bound
+            bound = obj
+        else:
+            bound = min(bound, obj) if minimise else max(bound, obj)
     gap = float(abs(obj - bound) / abs(obj)) if np.isfinite(obj) and np.isfinite(bound) and obj else float("nan")
     if status == "optimal":
         gap = max(gap, 0.0) if np.isfinite(gap) else 0.0
