@@ -208,7 +208,9 @@ class ContinuousWorld(World):
         self.context = Context(
             scenario=sc, rng=rng, n=self.n, dt=sc.dt, fidelity=sc.fidelity, kind=sc.fleet.kind,
             dim=self.dim, radius=self.model.radius, model=self.model, grid=self.grid, cell_size=self.cell,
-            obstacles=self.polys, bounds=self.bounds,
+            # the arena's walls are obstacles too: a safety filter must see them
+            obstacles=self.polys + (_walls(self.bounds) if sc.world.arena is not None and sc.world.walls else []),
+            bounds=self.bounds,
         )
         self._update_reached(0)
 

@@ -36,3 +36,11 @@ def test_uav_filter_keeps_altitude_band_and_separation():
     res = robocoord.run(sc)
     assert res.summary["collisions"] == 0
     assert "diag_infeasible_qp" in res.summary     # braking fallbacks are counted, not hidden
+
+
+def test_arena_walls_are_obstacles_for_every_filter():
+    # Seen before the fix: a low alpha let the crowd push a robot through the x = 6 m wall.
+    sc = robocoord.load_scenario(SCENARIOS / "cbf_obstacle_field.yaml", ["horizon=300"])
+    for spec in (ControllerSpec(name="cbf", params={"alpha": 0.2}), ControllerSpec(name="central_cbf")):
+        res = robocoord.run(sc, controller=spec)
+        assert res.summary["obstacle_contacts"] == 0 and res.summary["collisions"] == 0, spec.name

@@ -25,17 +25,6 @@ class OnlineCBFParams(FilterParams):
     weights: str | None = Field(default=None, description="directory with online_cbf.pt + config.json (default: shipped)")
 
 
-def arena_walls(context: Context) -> list:
-    """The arena's walls as polygons (the world builds them in pybullet but does not list them in
-    ``Context.obstacles``; without them a filter lets robots be pushed through the walls)."""
-    from robocoord.world import _walls  # the world's own wall geometry
-
-    w = context.scenario.world
-    if w.arena is None or not w.walls or context.bounds is None:
-        return []
-    return _walls(context.bounds)
-
-
 def load_policy(directory: Path | None = None):
     """The shipped (or given) policy, loaded with ``weights_only=True``."""
     import torch
@@ -68,7 +57,7 @@ class OnlineCBF(FixedAlphaCBF):
         self._turn = np.zeros(context.n)
         # random node tags (drawn once, seeded): let the GNN tell symmetric agents apart
         self._tag = context.rng.uniform(0.0, 1.0, context.n)
-        self._polys = list(context.obstacles) + arena_walls(context)
+        self._polys = list(context.obstacles)  # includes the arena's walls
 
     def _obstacles(self, pts: np.ndarray) -> np.ndarray | None:
         from planners.cbf.obstacles import closest_points_polygons
