@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import socket
 import subprocess
 import sys
@@ -201,8 +202,11 @@ def test_cli_serves_until_interrupted(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    # The child must react to Ctrl-C as a user's shell would, whatever an earlier test (or the test
+    # runner) did to this process's SIGINT disposition: an ignored SIGINT is inherited across exec.
     p = subprocess.Popen([sys.executable, "-m", "robocoord.viewer", str(run), "--port", str(port), "--no-browser"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(p.stderr.readline, "")), daemon=True)
     reader.start()
