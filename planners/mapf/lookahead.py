@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from planners.mapf.pibt import PIBT, pibt_step
+from planners.mapf.pibt import PIBT
 
 
 class LookaheadPIBT(PIBT):
@@ -46,26 +46,10 @@ class LookaheadPIBT(PIBT):
         self.priority_noise, self.max_agents = float(priority_noise), int(max_agents)
         self.score_moves = bool(score_moves)
 
-    def step(self, positions: np.ndarray, goals: np.ndarray) -> np.ndarray:
-        G = self.graph
-        Q_from = G.nodes(positions, "positions")
-        goal = G.nodes(goals, "goals")
-        if Q_from.shape != self._goals.shape or goal.shape != self._goals.shape:
-            raise ValueError(f"LookaheadPIBT.step: expected {len(self._goals)} positions and goals")
-        done = (Q_from == goal) | (goal != self._goals)
-        self.priority = np.where(done, self.eps, self.priority + 1.0)
-        self._goals = goal
-        if len(Q_from) > self.max_agents or self.rollouts == 1:
-            Q_to = self._pibt(Q_from, goal, self.priority)
-        else:
-            Q_to = self._best_first_move(Q_from, goal)
-        self._last = (Q_from, Q_to)
-        return G.cells(Q_to)
-
-    def _pibt(self, Q_from: np.ndarray, goal: np.ndarray, priority: np.ndarray) -> np.ndarray:
-        C = self._candidates(Q_from, goal)
-        order = np.argsort(-priority, kind="stable")
-        return np.array(pibt_step(Q_from.tolist(), C.tolist(), order.tolist(), self.graph.F), dtype=np.int64)
+    def _joint_move(self, Q_from: np.ndarray, goal: np.ndarray, priority: np.ndarray | None = None) -> np.ndarray:
+        if priority is not None or len(Q_from) > self.max_agents or self.rollouts == 1:
+            return super()._joint_move(Q_from, goal, priority)
+        return self._best_first_move(Q_from, goal)
 
     def _best_first_move(self, Q_from: np.ndarray, goal: np.ndarray) -> np.ndarray:
         slots = self._score_tables.slots(goal)
@@ -74,7 +58,7 @@ class LookaheadPIBT(PIBT):
             prio = self.priority
             if r:
                 prio = prio + self.priority_noise * self.rng.random(len(prio))
-            first = self._pibt(Q_from, goal, prio)
+            first = super()._joint_move(Q_from, goal, prio)
             score = self._score(first, goal, prio, slots)
             if score > best_score:
                 best, best_score = first, score
@@ -93,7 +77,7 @@ class LookaheadPIBT(PIBT):
             if t == self.horizon:
                 break
             prio = np.where(reached, self.eps, prio + 1.0)
-            q = self._pibt(q, goal, prio)
+            q = super()._joint_move(q, goal, prio)
         togo = self._score_tables.store[slots, q].astype(np.float64)
         return score - float(togo[~reached].sum()) / self._unit
 

@@ -112,16 +112,20 @@ class PIBT(GridPlannerBase):
         Q_from = G.nodes(positions, "positions")
         goal = G.nodes(goals, "goals")
         if Q_from.shape != self._goals.shape or goal.shape != self._goals.shape:
-            raise ValueError(f"PIBT.step: expected {len(self._goals)} positions and goals")
+            raise ValueError(f"{type(self).__name__}.step: expected {len(self._goals)} positions and goals")
         # priorities: +1 while away from the goal; reset when reached (a new goal means reached)
         done = (Q_from == goal) | (goal != self._goals)
         self.priority = np.where(done, self.eps, self.priority + 1.0)
         self._goals = goal
-        C = self._candidates(Q_from, goal)
-        order = np.argsort(-self.priority, kind="stable")
-        Q_to = np.array(pibt_step(Q_from.tolist(), C.tolist(), order.tolist(), G.F), dtype=np.int64)
+        Q_to = self._joint_move(Q_from, goal)
         self._last = (Q_from, Q_to)
         return G.cells(Q_to)
+
+    def _joint_move(self, Q_from: np.ndarray, goal: np.ndarray, priority: np.ndarray | None = None) -> np.ndarray:
+        """One PIBT step from nodes ``Q_from`` (variants override this, not `step`)."""
+        C = self._candidates(Q_from, goal)
+        order = np.argsort(-(self.priority if priority is None else priority), kind="stable")
+        return np.array(pibt_step(Q_from.tolist(), C.tolist(), order.tolist(), self.graph.F), dtype=np.int64)
 
     def _candidates(self, Q_from: np.ndarray, goal: np.ndarray) -> np.ndarray:
         """``(N, 5)`` candidate nodes per agent, best first: distance (or guided cost) to the

@@ -89,24 +89,16 @@ class RotationFreePIBT(PIBT):
     are searched, so the agents get round each other.
     """
 
-    def step(self, positions: np.ndarray, goals: np.ndarray) -> np.ndarray:
+    def _joint_move(self, Q_from: np.ndarray, goal: np.ndarray, priority: np.ndarray | None = None) -> np.ndarray:
         G = self.graph
-        Q_from = G.nodes(positions, "positions")
-        goal = G.nodes(goals, "goals")
-        if Q_from.shape != self._goals.shape or goal.shape != self._goals.shape:
-            raise ValueError(f"RotationFreePIBT.step: expected {len(self._goals)} positions and goals")
-        done = (Q_from == goal) | (goal != self._goals)
-        self.priority = np.where(done, self.eps, self.priority + 1.0)
-        self._goals = goal
+        prio = self.priority if priority is None else priority
         C = self._candidates(Q_from, goal)
-        order = np.argsort(-self.priority, kind="stable").tolist()
+        order = np.argsort(-prio, kind="stable").tolist()
         while True:
             Q_to = np.array(pibt_step(Q_from.tolist(), C.tolist(), order, G.F), dtype=np.int64)
             cycles = rotation_cycles(G.cells(Q_from), G.cells(Q_to))
             if not cycles:
-                break
+                return Q_to
             for cyc in cycles:
-                i = min(cyc, key=lambda a: self.priority[a])
+                i = min(cyc, key=lambda a: prio[a])
                 C[i, C[i] == Q_to[i]] = G.F
-        self._last = (Q_from, Q_to)
-        return G.cells(Q_to)

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from robocoord.controller import Commands, Context, Controller, Observation
 from robocoord.errors import UserError
 from robocoord.controllers.goto import nominal_velocity
+from robocoord.controllers.mapf import density_weights
 
 
 class ADGParams(BaseModel):
@@ -50,7 +51,6 @@ class ADGExecutor(Controller):
         self.adg = None
 
     def _plan(self, start_xy: np.ndarray, goal_xy: np.ndarray) -> None:
-        from planners.mapf.guidance import density_guidance
         from planners.mapf.windowed import WindowedPlanner
         from planners.mapf_exec import build_adg
         from planners.mapf_exec.rotations import RotationFreePIBT, dependency_cycle
@@ -63,7 +63,7 @@ class ADGExecutor(Controller):
                 raise UserError(f"adg_pibt: two robots have their {what} in the same grid cell; "
                                  f"use start/goal layouts on cells (mark or list)")
         if self.params.planner == "pibt":
-            pl = RotationFreePIBT(*density_guidance(len(s), int((~grid.blocked).sum())))
+            pl = RotationFreePIBT(*density_weights(self.context))
         else:
             w = self.params.window
             pl = WindowedPlanner(window=w, replan_every=w, restarts=8)

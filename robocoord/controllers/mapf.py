@@ -35,6 +35,13 @@ class RHCRParams(_Params):
     restarts: int = Field(default=2, ge=0, description="random priority orders tried per replan")
 
 
+def density_weights(context: Context) -> tuple[float, float]:
+    """Highway guidance weights for this fleet on this map (`planners.mapf.guidance.density_guidance`)."""
+    from planners.mapf.guidance import density_guidance
+
+    return density_guidance(context.n, int((~context.grid.blocked).sum()))
+
+
 class GridPlannerController(Controller):
     """Base adapter: subclasses build the planner in :meth:`make_planner`."""
 
@@ -79,7 +86,6 @@ class PIBTController(GridPlannerController):
     Params = PIBTParams
 
     def make_planner(self) -> Any:
-        from planners.mapf.guidance import density_guidance
         from planners.mapf.pibt import PIBT
 
         p = self.params
@@ -87,8 +93,7 @@ class PIBTController(GridPlannerController):
             return PIBT()
         if p.guidance == "fixed":
             return PIBT(p.corridor_penalty, p.lane_penalty)
-        grid = self.context.grid
-        return PIBT(*density_guidance(self.context.n, int((~grid.blocked).sum())))
+        return PIBT(*density_weights(self.context))
 
 
 class RHCRController(GridPlannerController):

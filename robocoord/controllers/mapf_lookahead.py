@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from robocoord.controllers.mapf import GridPlannerController, _Params
+from robocoord.controllers.mapf import GridPlannerController, _Params, density_weights
 
 
 class LookaheadParams(_Params):
@@ -23,12 +23,11 @@ class LookaheadPIBTController(GridPlannerController):
     Params = LookaheadParams
 
     def make_planner(self) -> Any:
-        from planners.mapf.guidance import density_guidance
         from planners.mapf.lookahead import LookaheadPIBT
 
         p = self.params
         cp, lp = 0.0, 0.0
         if p.guidance == "auto":
-            cp, lp = density_guidance(self.context.n, int((~self.context.grid.blocked).sum()))
+            cp, lp = density_weights(self.context)
         return LookaheadPIBT(p.rollouts, p.horizon, p.priority_noise, p.max_agents,
                              corridor_penalty=cp, lane_penalty=lp)
