@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from planners.cbf.activeset import solve_sparse_projection_qp
-from planners.cbf.filter import _per_agent
+from planners.cbf.filter import _per_agent, check_positions_inputs
 from planners.cbf.neighbours import pairs_within_radius
 
 __all__ = ["CentralResult", "centralized_cbf_filter"]
@@ -95,15 +95,8 @@ def centralized_cbf_filter(pos: np.ndarray, u_nom: np.ndarray, *, radius: float 
     if solver not in ("active_set", "highs"):
         raise ValueError(f"centralized_cbf_filter: solver must be 'active_set' or 'highs', got {solver!r}")
 
-    pos = np.asarray(pos, dtype=np.float64)
-    u_nom = np.asarray(u_nom, dtype=np.float64)
-    if pos.ndim != 2 or pos.shape[1] not in (2, 3):
-        raise ValueError(f"centralized_cbf_filter: pos must have shape (N, 2) or (N, 3), got {pos.shape}")
+    pos, u_nom = check_positions_inputs("centralized_cbf_filter", pos, u_nom, dt)
     n, d = pos.shape
-    if u_nom.shape != (n, d):
-        raise ValueError(f"centralized_cbf_filter: u_nom must have shape {(n, d)}, got {u_nom.shape}")
-    if not dt > 0:
-        raise ValueError(f"centralized_cbf_filter: dt must be > 0, got {dt!r}")
     r = _per_agent(radius, n, "radius")
     a = _per_agent(alpha, n, "alpha")
     n_clamped = 0

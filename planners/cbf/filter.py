@@ -138,6 +138,22 @@ def closest_points_boxes(pos: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.
     return np.clip(pos[:, None, :], lo[None], hi[None])
 
 
+def check_positions_inputs(who: str, pos: object, u_nom: object, dt: float,
+                           require_finite: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``pos`` (N, 2|3) and ``u_nom`` of the same shape as float arrays, ``dt > 0``; else ValueError."""
+    pos = np.asarray(pos, dtype=np.float64)
+    u_nom = np.asarray(u_nom, dtype=np.float64)
+    if pos.ndim != 2 or pos.shape[1] not in (2, 3):
+        raise ValueError(f"{who}: pos must have shape (N, 2) or (N, 3), got {pos.shape}")
+    if u_nom.shape != pos.shape:
+        raise ValueError(f"{who}: u_nom must have shape {pos.shape} like pos, got {u_nom.shape}")
+    if require_finite and not (np.all(np.isfinite(pos)) and np.all(np.isfinite(u_nom))):
+        raise ValueError(f"{who}: pos and u_nom must be finite")
+    if not dt > 0:
+        raise ValueError(f"{who}: dt must be > 0, got {dt!r}")
+    return pos, u_nom
+
+
 def cbf_filter(pos: np.ndarray, u_nom: np.ndarray, *, radius: float | np.ndarray,
                alpha: float | np.ndarray, dt: float, u_max: float | np.ndarray | None,
                sense_radius: float, k: int = 8, obstacles_closest: np.ndarray | None = None,
@@ -165,17 +181,8 @@ def cbf_filter(pos: np.ndarray, u_nom: np.ndarray, *, radius: float | np.ndarray
             non-finite b are ignored), e.g. a unicycle's rotated input box or an altitude band.
         clamp_alpha: clamp alpha (and alpha_obs) to 1/dt (discrete-time safety).
     """
-    pos = np.asarray(pos, dtype=np.float64)
-    u_nom = np.asarray(u_nom, dtype=np.float64)
-    if pos.ndim != 2 or pos.shape[1] not in (2, 3):
-        raise ValueError(f"cbf_filter: pos must have shape (N, 2) or (N, 3), got {pos.shape}")
+    pos, u_nom = check_positions_inputs("cbf_filter", pos, u_nom, dt, require_finite=True)
     n, d = pos.shape
-    if u_nom.shape != (n, d):
-        raise ValueError(f"cbf_filter: u_nom must have shape {(n, d)} like pos, got {u_nom.shape}")
-    if not (np.all(np.isfinite(pos)) and np.all(np.isfinite(u_nom))):
-        raise ValueError("cbf_filter: pos and u_nom must be finite")
-    if not dt > 0:
-        raise ValueError(f"cbf_filter: dt must be > 0, got {dt!r}")
     if not (isinstance(k, (int, np.integer)) and k >= 1):
         raise ValueError(f"cbf_filter: k must be a positive int, got {k!r}")
     if not sense_radius > 0:
